@@ -1,0 +1,113 @@
+"""Linear: the fully connected layer ``y = x W^T + b``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+from minigrad import _array
+from minigrad.module import Module
+from minigrad.parameter import Parameter
+
+
+class Linear(Module):
+    r"""Applies an affine map to each row of the input, as ``torch.nn.Linear``.
+
+    Forward, for an input ``x`` of shape ``(N, in_features)``::
+
+        y = x @ W.T + b                      # (N, out_features)
+
+    Backward, given ``g = dL/dy`` of shape ``(N, out_features)``::
+
+        dL/dW += g.T @ x                     # (out_features, in_features)
+        dL/db += g.sum(axis=0)               # (out_features,)
+        dL/dx  = g @ W                       # (N, in_features)
+
+    With one input, one output and no bias this is the seed's model,
+    ``prediction = input * weight``.
+
+    Args:
+        in_features: size of each input row, ≥ 1.
+        out_features: size of each output row, ≥ 1.
+        bias: whether to learn the additive bias ``b``.
+        dtype: float64 (default) or float32; inputs are converted to it.
+        rng: int seed or ``numpy.random.Generator`` for the initial values.
+
+    Initialisation (PyTorch's default): every entry of ``W`` and ``b`` is drawn
+    from U(-k, k) with ``k = 1/sqrt(in_features)``, the weight first.
+
+    Shape:
+        - Input: ``(N, in_features)``; a 1-D or 3-D input raises ValueError.
+        - Output: ``(N, out_features)``.
+
+    Example:
+        >>> import numpy as np
+        >>> layer = Linear(1, 1, bias=False)
+        >>> layer.weight.data[...] = 2.5
+        >>> layer(np.array([[100_000.0]]))
+        array([[250000.]])
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        dtype: DTypeLike = np.float64,
+        rng: int | np.random.Generator | None = None,
+    ) -> None:
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        dt = _array.float_dtype(dtype)
+        gen = _array.as_rng(rng)
+        bound = 1.0 / math.sqrt(self.in_features)
+        self.weight = Parameter(_array.uniform(gen, -bound, bound, (self.out_features, self.in_features), dt))
+        self.bias: Parameter | None = (
+            Parameter(_array.uniform(gen, -bound, bound, (self.out_features,), dt)) if bias else None
+        )
+        self._input: NDArray[Any] | None = None
+
+    def forward(self, x: ArrayLike) -> NDArray[Any]:
+        """Return ``x @ W.T + b`` for ``x`` of shape ``(N, in_features)``."""
+        w = self.weight.data
+        x = _array.as_float_array(x, w.dtype, "input")
+        if x.ndim != 2:
+            _array.check_2d(x, "input")
+        if x.shape[1] != self.in_features:
+            raise ValueError(
+                f"Linear expects input of shape (N, {self.in_features}), got {x.shape}: "
+                f"X has {x.shape[1]} features but the layer has in_features={self.in_features}"
+            )
+        out = x @ w.T
+        if self.bias is not None:
+            out += self.bias.data
+        self._input = x
+        return out
+
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
+        """Add ``g.T @ x`` to ``weight.grad`` and ``g.sum(0)`` to ``bias.grad``; return ``g @ W``."""
+        x = self._input
+        if x is None:
+            raise RuntimeError("Linear.backward called before forward")
+        expected = (x.shape[0], self.out_features)
+        if grad_output.shape != expected:
+            raise ValueError(f"grad_output has shape {grad_output.shape}, expected {expected}")
+        self.weight.grad += grad_output.T @ x
+        if self.bias is not None:
+            self.bias.grad += grad_output.sum(axis=0)
+        if not need_input_grad:
+            return None
+        return grad_output @ self.weight.data
+
+    def __repr__(self) -> str:
+        return (
+            f"Linear(in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}, dtype={self.weight.data.dtype})"
+        )

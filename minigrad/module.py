@@ -1,0 +1,117 @@
+"""Module: the base class of layers and models (forward, backward, parameters)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from minigrad import _array
+from minigrad.parameter import Parameter
+
+
+class Module:
+    """Base class of everything with a forward and a backward pass.
+
+    A module maps an input ``x`` to an output ``y = f(x; θ)`` in ``forward``
+    and, given ``dL/dy`` in ``backward``, *adds* ``dL/dθ`` to each parameter's
+    ``grad`` and returns ``dL/dx`` (the chain rule, one layer at a time).
+    ``forward`` keeps only what ``backward`` needs, overwriting it each call.
+
+    Parameters and sub-modules are ordinary attributes; ``named_parameters``
+    finds them in the order they were assigned, which is also the order of
+    ``parameters()``, ``state_dict()`` and the optimizer's state.
+
+    Subclasses implement ``forward`` and ``backward``.
+    """
+
+    def forward(self, x: ArrayLike) -> NDArray[Any]:
+        """Compute the output for input *x*."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward")
+
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
+        """Accumulate parameter gradients and return d loss / d input.
+
+        Args:
+            grad_output: d loss / d output of the last ``forward``.
+            need_input_grad: when False the input gradient is not computed and
+                None is returned; ``fit`` uses this for the first layer, whose
+                input (the data) needs no gradient.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward")
+
+    def __call__(self, x: ArrayLike) -> NDArray[Any]:
+        return self.forward(x)
+
+    # -- parameters ---------------------------------------------------------
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Yield ``(name, parameter)`` for this module and its sub-modules.
+
+        Names are dotted attribute paths, as in PyTorch (``"0.weight"`` for the
+        weight of a Sequential's first layer).
+        """
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+            elif isinstance(value, Module):
+                yield from value.named_parameters(prefix + name + ".")
+
+    def parameters(self) -> list[Parameter]:
+        """All parameters, in ``named_parameters`` order."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to zeros."""
+        for p in self.parameters():
+            p.zero_grad()
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The dtype of the first parameter (float64 for a module without any)."""
+        for p in self.parameters():
+            return p.data.dtype
+        return np.dtype(np.float64)
+
+    # -- state --------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, NDArray[Any]]:
+        """Return ``{name: copy of parameter data}``; later training does not change it."""
+        return {name: _array.copy(p.data) for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state_dict: Mapping[str, ArrayLike]) -> None:
+        """Copy arrays from *state_dict* into the parameters, all or nothing.
+
+        Every name, shape and value is checked before anything is written:
+        a missing or unexpected name raises KeyError, a wrong shape, a
+        non-numeric array or a NaN/inf raises ValueError, and in each case
+        the module is left exactly as it was.
+        """
+        own = dict(self.named_parameters())
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        if missing or unexpected:
+            raise KeyError(
+                f"state_dict does not match {type(self).__name__}: "
+                f"missing keys {missing}, unexpected keys {unexpected}"
+            )
+        checked: list[tuple[Parameter, NDArray[Any]]] = []
+        for name, p in own.items():
+            try:
+                value = _array.as_float_array(state_dict[name], p.data.dtype, name)
+            except TypeError as exc:
+                raise ValueError(str(exc)) from None
+            if value.shape != p.data.shape:
+                raise ValueError(
+                    f"shape mismatch for {name!r}: the module has {p.data.shape}, "
+                    f"the state_dict has {value.shape}"
+                )
+            _array.check_finite(value, f"state_dict[{name!r}]")
+            checked.append((p, value))
+        for p, value in checked:
+            _array.copy_into(p.data, value)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
