@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import sys
-from typing import Any, Protocol, TextIO, runtime_checkable
+from typing import Any, Literal, Protocol, TextIO, runtime_checkable
 
 from minigrad.history import History
 from minigrad.module import Module
@@ -75,6 +76,128 @@ class PrintLoss(Callback):
         extra = "".join(f", {k} {v:.6g}" for k, v in logs.items() if k not in ("loss", "converged"))
         print(f"epoch {epoch}: loss {logs['loss']:.6g}{extra}", file=self.stream or sys.stdout)
         return None
+
+
+class EarlyStopping(Callback):
+    """Stop training when a monitored number stops improving; restore the best parameters.
+
+    After every epoch the monitored value ``v = logs[monitor]`` is compared
+    with the best so far, ``best``.  It counts as an improvement when::
+
+        mode "min":  v < best - min_delta
+        mode "max":  v > best + min_delta
+
+    (the first epoch always improves; a NaN never does).  On improvement the
+    epoch becomes ``best_epoch`` and, with ``restore_best_weights``, a copy
+    of the parameters (``model.state_dict()``) is kept.  Otherwise ``wait``
+    (consecutive epochs without improvement) grows by one, and when it
+    reaches ``patience`` the callback asks fit to stop and, with ``restore_best_weights``, loads the kept parameters
+    back into the model, so it ends as it was after ``best_epoch``.  When
+    training ends for another reason (all epochs ran, ``tol``) the
+    parameters are left as the last epoch made them.
+
+    Args:
+        monitor: a key of fit's logs: ``"val_loss"`` (needs
+            ``validation_data``), ``"loss"``, or a metric such as
+            ``"val_accuracy"``.
+        patience: consecutive epochs without improvement after which
+            training stops, ≥ 0 (0 and 1 both stop at the first epoch that
+            does not improve, as in Keras).
+        min_delta: the least change that counts as an improvement, ≥ 0.
+        restore_best_weights: load the best epoch's parameters when stopping.
+        mode: ``"min"`` (lower is better), ``"max"`` or ``"auto"``: ``"max"``
+            for names containing ``"accuracy"`` or ``"r2"``, else ``"min"``.
+
+    Attributes:
+        best: the best monitored value seen.
+        best_epoch: the epoch (1-based) where it was seen; 0 before training.
+        stopped_epoch: the epoch in which training was stopped, 0 if it was not.
+
+    Example:
+        >>> stop = EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=False)
+        >>> [stop.on_epoch_end(e, {"val_loss": v}) for e, v in enumerate([3.0, 2.0, 2.5], 1)]
+        [False, False, True]
+        >>> stop.best_epoch, stop.stopped_epoch
+        (2, 3)
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        *,
+        patience: int = 5,
+        min_delta: float = 0.0,
+        restore_best_weights: bool = True,
+        mode: Literal["auto", "min", "max"] = "auto",
+    ) -> None:
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"patience must be an integer >= 0, got {patience!r}")
+        if (
+            isinstance(min_delta, bool)
+            or not isinstance(min_delta, (int, float))
+            or not math.isfinite(min_delta)
+            or min_delta < 0
+        ):
+            raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if mode == "auto":
+            mode = "max" if ("accuracy" in monitor or "r2" in monitor) else "min"
+        self.monitor = monitor
+        self.patience = patience
+        self.min_delta = float(min_delta)
+        self.restore_best_weights = bool(restore_best_weights)
+        self.mode: Literal["min", "max"] = mode
+        self.model: Module | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch = 0
+        self.stopped_epoch = 0
+        self.wait = 0
+        self.best_state: dict[str, Any] | None = None
+
+    def on_train_begin(self, model: Module) -> None:
+        self.model = model
+        self._reset()
+
+    def _improved(self, value: float) -> bool:
+        if math.isnan(value):
+            return False
+        if self.best_epoch == 0:
+            return True
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
+        if self.monitor not in logs:
+            hint = " (pass validation_data to fit)" if self.monitor.startswith("val_") else ""
+            raise KeyError(
+                f"EarlyStopping monitors {self.monitor!r}, but fit's logs hold only {sorted(logs)}{hint}"
+            )
+        value = float(logs[self.monitor])
+        if self._improved(value):
+            self.best = value
+            self.best_epoch = epoch
+            self.wait = 0
+            if self.restore_best_weights and self.model is not None:
+                self.best_state = self.model.state_dict()
+            return False
+        self.wait += 1
+        if self.wait < max(self.patience, 1):
+            return False
+        self.stopped_epoch = epoch
+        if self.restore_best_weights and self.model is not None and self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+        return True
+
+    def __repr__(self) -> str:
+        return (
+            f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, min_delta={self.min_delta}, "
+            f"restore_best_weights={self.restore_best_weights}, mode={self.mode!r})"
+        )
 
 
 def as_callbacks(callbacks: list[Callback | EpochEndFn] | None) -> list[Callback]:
