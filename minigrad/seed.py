@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import decimal
 import sys
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 import numpy as np
@@ -116,19 +117,25 @@ def seed_model(weight: float = START_WEIGHT) -> Linear:
 
 
 def train_seed(
-    *, alpha: float = ALPHA, max_epochs: int = 1000, stream: TextIO | None = None, quiet: bool = False
+    *,
+    alpha: float = ALPHA,
+    max_epochs: int = 1000,
+    stream: TextIO | None = None,
+    quiet: bool = False,
+    callbacks: Sequence[Callback] = (),
 ) -> tuple[Linear, History]:
     """Run the seed's training with minigrad and return the model and its History.
 
     ``lr = alpha / 2``: MSELoss's gradient carries the factor 2 that the
     seed's update leaves out, and halving is exact, so every weight equals
     the seed's bit for bit.  Training stops, as the seed does, at the first
-    epoch whose prediction equals the goal (``tol=0.0``).
+    epoch whose prediction equals the goal (``tol=0.0``).  Extra *callbacks*
+    run after the trace (the command line records the steps for ``--plot``).
     """
     model = seed_model()
     X = np.array([[BUDGET]])
     y = np.array([[GROSS]])
-    callbacks: list[Any] = [] if quiet else [SeedTrace(model, BUDGET, GROSS, stream)]
+    trace: list[Any] = [] if quiet else [SeedTrace(model, BUDGET, GROSS, stream)]
     history = fit(
         model,
         X,
@@ -137,7 +144,7 @@ def train_seed(
         optimizer=SGD(model.parameters(), lr=alpha / 2),
         epochs=max_epochs,
         tol=0.0,
-        callbacks=callbacks,
+        callbacks=trace + list(callbacks),
     )
     return model, history
 
