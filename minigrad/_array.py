@@ -122,6 +122,13 @@ def uniform(
     return rng.uniform(low, high, size=shape).astype(dtype, copy=False)
 
 
+def normal(
+    rng: np.random.Generator, mean: float, std: float, shape: tuple[int, ...], dtype: np.dtype[Any]
+) -> NDArray[Any]:
+    """Draw from N(mean, std**2) with *rng* in float64, then cast to *dtype* (as :func:`uniform`)."""
+    return rng.normal(mean, std, size=shape).astype(dtype, copy=False)
+
+
 def result_dtype(a: ArrayLike) -> np.dtype[Any]:
     """The float dtype computations on *a* keep: its own if float32/64, else float64."""
     dt = getattr(a, "dtype", None)
