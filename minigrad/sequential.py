@@ -1,0 +1,114 @@
+"""Sequential: a stack of modules applied one after the other."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, overload
+
+from numpy.typing import ArrayLike, NDArray
+
+from minigrad.module import Module
+from minigrad.parameter import Parameter
+
+
+class Sequential(Module):
+    r"""A chain of modules, as ``torch.nn.Sequential``: the output of each is the input of the next.
+
+    For layers ``f_1, …, f_k``, forward is function composition and backward
+    is the chain rule applied in reverse::
+
+        h_0 = x,   h_i = f_i(h_{i-1}),   y = h_k
+        g_k = dL/dy,   g_{i-1} = f_i.backward(g_i)   (i = k, …, 1),   dL/dx = g_0
+
+    Each layer's ``backward`` adds its own parameter gradients on the way.
+    ``backward(g, need_input_grad=False)`` passes the flag to the first layer
+    only, so the gradient with respect to the data is never computed.
+
+    Parameters are named as in PyTorch, by the layer's position:
+    ``"0.weight"``, ``"0.bias"``, ``"2.weight"``, …; ``parameters()``,
+    ``state_dict()`` and the optimizer's state follow that order.
+
+    A module instance may appear only once: each layer keeps the input of its
+    last forward for backward, so a layer used twice would lose the first.
+
+    Args:
+        *layers: the modules, in the order they are applied.
+
+    Example:
+        >>> import numpy as np, minigrad as mg
+        >>> model = Sequential(mg.Linear(3, 4, rng=0), mg.ReLU(), mg.Linear(4, 1, rng=1))
+        >>> len(model), model[1]
+        (3, ReLU())
+        >>> [name for name, _ in model.named_parameters()]
+        ['0.weight', '0.bias', '2.weight', '2.bias']
+        >>> model(np.ones((5, 3))).shape
+        (5, 1)
+        >>> model.backward(np.ones((5, 1))).shape
+        (5, 3)
+    """
+
+    def __init__(self, *layers: Module) -> None:
+        seen: set[int] = set()
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(f"Sequential takes Modules, got {type(layer).__name__} at position {i}")
+            if id(layer) in seen:
+                raise ValueError(
+                    f"the same {type(layer).__name__} instance appears twice in Sequential (position {i}); "
+                    "create a separate layer for each position"
+                )
+            seen.add(id(layer))
+        self._layers: tuple[Module, ...] = tuple(layers)
+
+    # -- the stack ----------------------------------------------------------
+
+    @overload
+    def __getitem__(self, index: int) -> Module: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequential: ...
+
+    def __getitem__(self, index: int | slice) -> Module | Sequential:
+        """The layer at *index*, or a new Sequential sharing the layers of a slice."""
+        if isinstance(index, slice):
+            return Sequential(*self._layers[index])
+        return self._layers[index]
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._layers)
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Yield ``(name, parameter)`` with names ``"<position>.<name in the layer>"``."""
+        for i, layer in enumerate(self._layers):
+            yield from layer.named_parameters(f"{prefix}{i}.")
+
+    # -- forward and backward -----------------------------------------------
+
+    def forward(self, x: ArrayLike) -> NDArray[Any]:
+        """Apply every layer in order and return the last output."""
+        h: Any = x
+        for layer in self._layers:
+            h = layer(h)
+        return h  # type: ignore[no-any-return]
+
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
+        """Back-propagate *grad_output* through the layers in reverse; return ``dL/dx`` or None."""
+        g: NDArray[Any] | None = grad_output
+        last = len(self._layers) - 1
+        for i in range(last, -1, -1):
+            assert g is not None  # every layer but the first is asked for its input gradient
+            g = self._layers[i].backward(g, need_input_grad=need_input_grad or i > 0)
+            if g is None and i > 0:
+                raise RuntimeError(f"layer {i} ({type(self._layers[i]).__name__}).backward returned None")
+        if not need_input_grad:
+            return None
+        return g
+
+    def __repr__(self) -> str:
+        if not self._layers:
+            return "Sequential()"
+        lines = [f"  ({i}): {layer!r}" for i, layer in enumerate(self._layers)]
+        return "Sequential(\n" + "\n".join(lines) + "\n)"
