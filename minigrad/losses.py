@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Any, ClassVar, Literal
 
+import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from minigrad import _array
+from minigrad.activations import sigmoid
 
 Reduction = Literal["mean", "sum"]
 
@@ -19,7 +22,13 @@ class Loss:
     ``pred``).  Shapes must match exactly: a loss never broadcasts, so an
     ``(N, 1)`` prediction against an ``(N,)`` target is an error, not an
     ``(N, N)`` matrix.
+
+    ``class_targets`` is True for losses whose target holds class indices of
+    shape ``(N,)`` instead of values shaped like the prediction
+    (:class:`CrossEntropyLoss`), so a training loop knows to keep such a target 1-D.
     """
+
+    class_targets: ClassVar[bool] = False
 
     def __init__(self, reduction: Reduction = "mean") -> None:
         if reduction not in ("mean", "sum"):
@@ -94,3 +103,268 @@ class MSELoss(Loss):
             raise RuntimeError("MSELoss.backward called before the loss was computed")
         scale = 2.0 / diff.size if self.reduction == "mean" else 2.0
         return diff * scale
+
+
+def _scale(loss: Loss, count: int) -> float:
+    """The factor d(reduced)/d(element loss): ``1/count`` for "mean", 1 for "sum"."""
+    return 1.0 / count if loss.reduction == "mean" else 1.0
+
+
+def _reduce(loss: Loss, total: float, count: int) -> float:
+    return total / count if loss.reduction == "mean" else total
+
+
+class L1Loss(Loss):
+    r"""Mean absolute error, as ``torch.nn.L1Loss``.
+
+    For predictions ``p`` and targets ``t`` with ``n`` elements in all::
+
+        mean:  L = sum(|p - t|) / n           dL/dp = sign(p - t) / n
+        sum:   L = sum(|p - t|)               dL/dp = sign(p - t)
+
+    with ``sign(0) = 0`` (PyTorch's subgradient at the kink).
+
+    Example:
+        >>> import numpy as np
+        >>> loss_fn = L1Loss()
+        >>> loss_fn(np.array([[1.0], [2.0]]), np.array([[0.0], [4.0]]))
+        1.5
+        >>> loss_fn.backward()
+        array([[ 0.5],
+               [-0.5]])
+    """
+
+    def __init__(self, reduction: Reduction = "mean") -> None:
+        super().__init__(reduction)
+        self._diff: NDArray[Any] | None = None
+
+    def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
+        p = _array.as_float_array(pred, _array.result_dtype(pred), "prediction")
+        t = _array.as_float_array(target, p.dtype, "target")
+        self._check_shapes(p, t)
+        diff = p - t
+        self._diff = diff
+        return _reduce(self, float(np.abs(diff).sum()), diff.size)
+
+    def backward(self) -> NDArray[Any]:
+        diff = self._diff
+        if diff is None:
+            raise RuntimeError("L1Loss.backward called before the loss was computed")
+        grad: NDArray[Any] = np.sign(diff) * _scale(self, diff.size)
+        return grad
+
+
+class HuberLoss(Loss):
+    r"""Huber loss, as ``torch.nn.HuberLoss``: squared near the target, linear far from it.
+
+    With ``d = p - t`` element-wise and threshold ``δ`` (``delta``)::
+
+        l(d)  = d**2 / 2                 if |d| < δ
+              = δ (|d| - δ/2)            otherwise
+        l'(d) = clip(d, -δ, δ)
+
+    reduced over the ``n`` elements by mean (``L = sum(l) / n``,
+    ``dL/dp = l'(d) / n``) or sum.  Both pieces and their slopes meet at
+    ``|d| = δ``.  With ``δ = 1`` this equals ``torch.nn.SmoothL1Loss``.
+
+    Args:
+        reduction: "mean" or "sum".
+        delta: the threshold δ > 0.
+
+    Example:
+        >>> import numpy as np
+        >>> loss_fn = HuberLoss(delta=1.0)
+        >>> loss_fn(np.array([0.5, 3.0]), np.array([0.0, 0.0]))
+        1.3125
+        >>> loss_fn.backward()
+        array([0.25, 0.5 ])
+    """
+
+    def __init__(self, reduction: Reduction = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        if isinstance(delta, bool) or not isinstance(delta, (int, float, np.integer, np.floating)):
+            raise TypeError(f"delta must be a number, got {type(delta).__name__}")
+        if not math.isfinite(delta) or delta <= 0:
+            raise ValueError(f"HuberLoss: delta must be a finite number > 0, got {delta}")
+        self.delta = float(delta)
+        self._diff: NDArray[Any] | None = None
+
+    def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
+        p = _array.as_float_array(pred, _array.result_dtype(pred), "prediction")
+        t = _array.as_float_array(target, p.dtype, "target")
+        self._check_shapes(p, t)
+        diff = p - t
+        self._diff = diff
+        ad = np.abs(diff)
+        delta = self.delta
+        elementwise = np.where(ad < delta, 0.5 * diff * diff, delta * (ad - 0.5 * delta))
+        return _reduce(self, float(elementwise.sum()), diff.size)
+
+    def backward(self) -> NDArray[Any]:
+        diff = self._diff
+        if diff is None:
+            raise RuntimeError("HuberLoss.backward called before the loss was computed")
+        grad: NDArray[Any] = np.clip(diff, -self.delta, self.delta) * _scale(self, diff.size)
+        return grad
+
+    def __repr__(self) -> str:
+        return f"HuberLoss(reduction={self.reduction!r}, delta={self.delta})"
+
+
+class BCEWithLogitsLoss(Loss):
+    r"""Binary cross-entropy on logits, as ``torch.nn.BCEWithLogitsLoss``.
+
+    For a logit ``x`` and a target probability ``y ∈ [0, 1]``, with
+    ``σ(x) = 1 / (1 + exp(-x))``::
+
+        l = -[y log σ(x) + (1 - y) log(1 - σ(x))]
+          = max(x, 0) - x y + log(1 + exp(-|x|))        (the form computed)
+        dl/dx = σ(x) - y
+
+    reduced over the ``n`` elements by mean or sum.  The second form is the
+    log-sum-exp trick: ``exp(-|x|) ≤ 1`` never overflows, so logits of ±1000
+    give finite values and gradients (``log σ(x)`` is never formed).
+
+    Targets must lie in [0, 1] (hard labels 0/1 or soft labels); anything
+    else, NaN included, raises ValueError.
+
+    Example:
+        >>> import numpy as np
+        >>> loss_fn = BCEWithLogitsLoss(reduction="sum")
+        >>> loss_fn(np.array([0.0, 1000.0, -1000.0]), np.array([1.0, 1.0, 1.0]))
+        1000.6931471805599
+        >>> loss_fn.backward()
+        array([-0.5,  0. , -1. ])
+    """
+
+    def __init__(self, reduction: Reduction = "mean") -> None:
+        super().__init__(reduction)
+        self._logits: NDArray[Any] | None = None
+        self._target: NDArray[Any] | None = None
+
+    def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
+        x = _array.as_float_array(pred, _array.result_dtype(pred), "prediction")
+        y = _array.as_float_array(target, x.dtype, "target")
+        self._check_shapes(x, y)
+        valid = (y >= 0) & (y <= 1)  # False for NaN too
+        if not valid.all():
+            i = int(np.argmin(valid.reshape(-1)))
+            raise ValueError(
+                "BCEWithLogitsLoss targets must be probabilities in [0, 1] (class labels 0 and 1), "
+                f"got {y.reshape(-1)[i]!r} at flat index {i}"
+            )
+        self._logits, self._target = x, y
+        elementwise = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
+        return _reduce(self, float(elementwise.sum()), x.size)
+
+    def backward(self) -> NDArray[Any]:
+        x, y = self._logits, self._target
+        if x is None or y is None:
+            raise RuntimeError("BCEWithLogitsLoss.backward called before the loss was computed")
+        grad: NDArray[Any] = (sigmoid(x) - y) * _scale(self, x.size)
+        return grad
+
+
+class CrossEntropyLoss(Loss):
+    r"""Softmax cross-entropy for class indices, as ``torch.nn.CrossEntropyLoss``.
+
+    For logits ``z`` of shape ``(N, C)`` and targets ``y_i ∈ {0, …, C-1}``::
+
+        l_i = -log softmax(z_i)[y_i] = logsumexp(z_i) - z_i[y_i]
+        logsumexp(z_i) = m_i + log(sum_c exp(z_ic - m_i)),   m_i = max_c z_ic
+        dl_i/dz_ic = softmax(z_i)_c - [c = y_i]
+
+    reduced over the ``N`` samples: mean (``L = sum(l_i) / N``) or sum.
+    Subtracting the row maximum makes every exponent ≤ 0, so logits of
+    ±1000 give finite values and gradients.
+
+    Targets are class indices, shape ``(N,)``: integers, or floats holding
+    whole numbers (as ``fit`` passes them).  A target of another shape
+    (including ``(N, 1)`` and one-hot ``(N, C)``), a non-integer or
+    non-finite value, or a class outside ``[0, C-1]`` raises ValueError.
+    PyTorch's ``weight``, ``ignore_index`` and ``label_smoothing`` options
+    are not provided.
+
+    Shape:
+        - Input (logits): ``(N, C)``.  Target: ``(N,)``.
+
+    Example:
+        >>> import numpy as np
+        >>> loss_fn = CrossEntropyLoss()
+        >>> loss_fn(np.array([[0.0, 0.0], [1000.0, -1000.0]]), np.array([1, 0]))
+        0.34657359027997264
+        >>> loss_fn.backward()
+        array([[ 0.25, -0.25],
+               [ 0.  ,  0.  ]])
+    """
+
+    class_targets = True
+
+    def __init__(self, reduction: Reduction = "mean") -> None:
+        super().__init__(reduction)
+        self._probs: NDArray[Any] | None = None
+        self._classes: NDArray[Any] | None = None
+
+    def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
+        z = _array.as_float_array(pred, _array.result_dtype(pred), "logits")
+        if z.ndim != 2:
+            raise ValueError(f"CrossEntropyLoss expects logits of shape (N, C), got shape {z.shape}")
+        n, c = z.shape
+        if n == 0 or c == 0:
+            raise ValueError(f"cannot compute a loss over empty logits of shape {z.shape}")
+        classes = class_indices(target, n, c)
+        shifted = z - z.max(axis=1, keepdims=True)
+        e = np.exp(shifted)  # every exponent is <= 0: no overflow
+        s = e.sum(axis=1)
+        rows = np.arange(n)
+        # l_i = logsumexp(z_i) - z_i[y_i] = log(s_i) - (z_i[y_i] - m_i)
+        total = float((np.log(s) - shifted[rows, classes]).sum())
+        self._probs = e / s[:, None]
+        self._classes = classes
+        return _reduce(self, total, n)
+
+    def backward(self) -> NDArray[Any]:
+        probs, classes = self._probs, self._classes
+        if probs is None or classes is None:
+            raise RuntimeError("CrossEntropyLoss.backward called before the loss was computed")
+        grad = probs.copy()
+        grad[np.arange(probs.shape[0]), classes] -= 1
+        grad *= _scale(self, probs.shape[0])
+        return grad
+
+
+def class_indices(target: ArrayLike, n: int, num_classes: int) -> NDArray[np.intp]:
+    """Check class-index targets for ``n`` samples and ``num_classes`` classes; return them as ``intp``.
+
+    Raises ValueError for a shape other than ``(n,)``, a non-numeric or
+    boolean dtype, a non-integer or non-finite value, or a class outside
+    ``[0, num_classes - 1]``; the message names the first bad value.
+
+    Example:
+        >>> class_indices([2.0, 0.0], 2, 3)
+        array([2, 0])
+    """
+    t = np.asarray(target)
+    if t.shape != (n,):
+        hint = ""
+        if t.shape == (n, 1):
+            hint = "; pass the classes as a 1-D array (y.ravel())"
+        elif t.shape == (n, num_classes):
+            hint = "; one-hot or probability targets are not supported, pass class indices (y.argmax(axis=1))"
+        raise ValueError(
+            f"CrossEntropyLoss expects class indices of shape ({n},) for logits of shape ({n}, {num_classes}), "
+            f"got target shape {t.shape}{hint}"
+        )
+    if t.dtype.kind not in "iuf":
+        raise ValueError(f"class targets must be integers, got dtype {t.dtype}")
+    if t.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(t) | (t != np.floor(t))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"class targets must be whole numbers, got {t[i]!r} at index {i}")
+    out_of_range = (t < 0) | (t >= num_classes)
+    if out_of_range.any():
+        i = int(np.argmax(out_of_range))
+        raise ValueError(f"class targets must be in [0, {num_classes - 1}], got {t[i]!r} at index {i}")
+    return t.astype(np.intp)
