@@ -11,23 +11,35 @@ The seed's three steps, with arrays::
 ``fit`` runs that loop with checks, history and callbacks.
 """
 
+from minigrad import init
+from minigrad.activations import LeakyReLU, ReLU, Sigmoid, Tanh
 from minigrad.callbacks import Callback, PrintLoss
 from minigrad.errors import DivergenceError
 from minigrad.fit import fit
+from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.history import History
 from minigrad.linear import Linear
-from minigrad.losses import Loss, MSELoss
+from minigrad.losses import BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss
 from minigrad.module import Module
-from minigrad.optim import SGD, Optimizer
+from minigrad.optim import SGD, Adam, AdamW, Optimizer
 from minigrad.parameter import Parameter
+from minigrad.sequential import Sequential
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SGD",
+    "Adam",
+    "AdamW",
+    "BCEWithLogitsLoss",
     "Callback",
+    "CrossEntropyLoss",
     "DivergenceError",
+    "GradcheckError",
     "History",
+    "HuberLoss",
+    "L1Loss",
+    "LeakyReLU",
     "Linear",
     "Loss",
     "MSELoss",
@@ -35,6 +47,12 @@ __all__ = [
     "Optimizer",
     "Parameter",
     "PrintLoss",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
     "__version__",
     "fit",
+    "gradcheck",
+    "init",
 ]
