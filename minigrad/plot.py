@@ -31,9 +31,11 @@ __all__ = [
     "MissingExtraError",
     "check_plot_path",
     "has_matplotlib",
+    "history_figure",
     "plot_history",
     "plot_seed",
     "require_matplotlib",
+    "seed_figure",
     "wants_log_scale",
 ]
 
@@ -155,10 +157,48 @@ def _new_figure(nrows: int, figsize: tuple[float, float]) -> tuple[Figure, list[
 
 
 def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
-    fmt = check_plot_path(path)
     p = Path(path)
-    fig.savefig(p, format=fmt, dpi=120)
+    fig.savefig(p, format=check_plot_path(p), dpi=120)
     return p
+
+
+def history_figure(history: History, *, title: str | None = None) -> Figure:
+    """Return a matplotlib Figure of the loss of each epoch of *history* (see :func:`plot_history`).
+
+    Raises:
+        MissingExtraError: matplotlib is not installed.
+        ValueError: the history has no epochs.
+        TypeError: the losses are not numbers.
+
+    Example:
+        >>> from minigrad.history import History
+        >>> if has_matplotlib():
+        ...     fig = history_figure(History(loss=[1e4, 1.0, 1e-4]))
+        ...     assert fig.axes[0].get_yscale() == "log"
+    """
+    loss = _series(history.loss, "history.loss")
+    if not loss:
+        raise ValueError("history has no epochs: there is no loss to draw")
+    val_raw = getattr(history, "val_loss", None)
+    if not val_raw:
+        val_raw = getattr(history, "metrics", {}).get("val_loss")
+    val = _series(val_raw, "validation loss") if val_raw else []
+
+    fig, (ax,) = _new_figure(1, (6.4, 4.0))
+    marker = "o" if len(loss) <= 30 else None
+    ax.plot(range(1, len(loss) + 1), loss, marker=marker, markersize=3, label="training loss")
+    if val:
+        ax.plot(range(1, len(val) + 1), val, marker=marker, markersize=3, linestyle="--", label="validation loss")
+    if wants_log_scale(loss + val):
+        ax.set_yscale("log", nonpositive="mask")
+        ax.set_ylabel("loss (log scale)")
+    else:
+        ax.set_ylabel("loss")
+    ax.set_xlabel("epoch")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend()
+    ax.set_title(title if title is not None else "Loss per epoch")
+    return fig
 
 
 def plot_history(history: History, path: str | os.PathLike[str], *, title: str | None = None) -> Path:
@@ -192,32 +232,51 @@ def plot_history(history: History, path: str | os.PathLike[str], *, title: str |
         ...     written = plot_history(History(loss=[4.0, 1.0, 0.25, 0.0625]), path)
         ...     assert written.read_bytes()[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
     """
-    loss = _series(history.loss, "history.loss")
-    if not loss:
-        raise ValueError("history has no epochs: there is no loss to draw")
-    val_raw = getattr(history, "val_loss", None)
-    if not val_raw:
-        val_raw = getattr(history, "metrics", {}).get("val_loss")
-    val = _series(val_raw, "validation loss") if val_raw else []
     check_plot_path(path)
+    return _save(history_figure(history, title=title), path)
 
-    fig, (ax,) = _new_figure(1, (6.4, 4.0))
-    epochs = range(1, len(loss) + 1)
-    marker = "o" if len(loss) <= 30 else None
-    ax.plot(epochs, loss, marker=marker, markersize=3, label="training loss")
-    if val:
-        ax.plot(range(1, len(val) + 1), val, marker=marker, markersize=3, linestyle="--", label="validation loss")
-    if wants_log_scale(loss + val):
-        ax.set_yscale("log", nonpositive="mask")
-        ax.set_ylabel("loss (log scale)")
-    else:
-        ax.set_ylabel("loss")
-    ax.set_xlabel("epoch")
-    ax.set_xlim(left=0.5 if len(loss) > 1 else 0)
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend()
-    ax.set_title(title if title is not None else "Loss per epoch")
-    return _save(fig, path)
+
+def seed_figure(
+    weights: Sequence[float], predictions: Sequence[float], goal: float, *, goal_weight: float | None = None
+) -> Figure:
+    """Return a matplotlib Figure of the seed's weight and prediction, step by step (see :func:`plot_seed`).
+
+    Raises:
+        MissingExtraError: matplotlib is not installed.
+        ValueError: empty or different-length series, or a non-finite goal.
+        TypeError: the series are not numbers.
+
+    Example:
+        >>> if has_matplotlib():
+        ...     fig = seed_figure([1.0, 200.1], [2e5, 4.002e7], 9.975e7)
+        ...     assert [ax.get_ylabel() for ax in fig.axes] == ["weight", "prediction"]
+    """
+    ws = _series(weights, "weights")
+    ps = _series(predictions, "predictions")
+    if not ws:
+        raise ValueError("weights is empty: there is nothing to draw")
+    if len(ws) != len(ps):
+        raise ValueError(f"weights and predictions differ in length: {len(ws)} weights, {len(ps)} predictions")
+    if not math.isfinite(goal):
+        raise ValueError(f"goal must be finite, got {goal!r}")
+
+    fig, (top, bottom) = _new_figure(2, (6.4, 6.0))
+    steps = range(len(ws))
+    marker = "o" if len(ws) <= 30 else None
+    top.plot(steps, ws, marker=marker, markersize=3, color="tab:blue", label="weight")
+    if goal_weight is not None:
+        top.axhline(goal_weight, color="tab:green", linestyle="--", label=f"goal weight {goal_weight:g}")
+    top.set_ylabel("weight")
+    top.set_title("The weight, step by step")
+    bottom.plot(steps, ps, marker=marker, markersize=3, color="tab:orange", label="prediction")
+    bottom.axhline(goal, color="tab:green", linestyle="--", label=f"goal {goal:g}")
+    bottom.set_ylabel("prediction")
+    bottom.set_xlabel("step")
+    bottom.set_title("The prediction approaching the goal")
+    for ax in (top, bottom):
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="lower right")
+    return fig
 
 
 def plot_seed(
@@ -259,30 +318,5 @@ def plot_seed(
         ...     written = plot_seed(w, [x * 2e5 for x in w], 9.975e7, path, goal_weight=498.75)
         ...     assert written.stat().st_size > 1000
     """
-    ws = _series(weights, "weights")
-    ps = _series(predictions, "predictions")
-    if not ws:
-        raise ValueError("weights is empty: there is nothing to draw")
-    if len(ws) != len(ps):
-        raise ValueError(f"weights and predictions differ in length: {len(ws)} weights, {len(ps)} predictions")
-    if not math.isfinite(goal):
-        raise ValueError(f"goal must be finite, got {goal!r}")
     check_plot_path(path)
-
-    fig, (top, bottom) = _new_figure(2, (6.4, 6.0))
-    steps = range(len(ws))
-    marker = "o" if len(ws) <= 30 else None
-    top.plot(steps, ws, marker=marker, markersize=3, color="tab:blue", label="weight")
-    if goal_weight is not None:
-        top.axhline(goal_weight, color="tab:green", linestyle="--", label=f"goal weight {goal_weight:g}")
-    top.set_ylabel("weight")
-    top.set_title("The weight, step by step")
-    bottom.plot(steps, ps, marker=marker, markersize=3, color="tab:orange", label="prediction")
-    bottom.axhline(goal, color="tab:green", linestyle="--", label=f"goal {goal:g}")
-    bottom.set_ylabel("prediction")
-    bottom.set_xlabel("step")
-    bottom.set_title("The prediction approaching the goal")
-    for ax in (top, bottom):
-        ax.grid(True, alpha=0.3)
-        ax.legend(loc="lower right")
-    return _save(fig, path)
+    return _save(seed_figure(weights, predictions, goal, goal_weight=goal_weight), path)
