@@ -181,7 +181,9 @@ def test_plotting_leaves_the_callers_lists_and_matplotlib_state_alone(mpl: objec
         (([1.0], [1.0], float("nan")), "goal must be finite"),
     ],
 )
-def test_seed_figure_refuses_bad_series(mpl: object, args: tuple[list[float], list[float], float], message: str) -> None:
+def test_seed_figure_refuses_bad_series(
+    mpl: object, args: tuple[list[float], list[float], float], message: str
+) -> None:
     with pytest.raises(ValueError, match=message):
         plot.seed_figure(*args)
 
@@ -193,7 +195,7 @@ def test_plot_history_refuses_an_empty_history(mpl: object, tmp_path: Path) -> N
 
 
 def test_non_numbers_are_a_type_error(mpl: object) -> None:
-    with pytest.raises(TypeError, match="history.loss"):
+    with pytest.raises(TypeError, match=r"history\.loss"):
         plot.history_figure(History(loss=["a"]))  # type: ignore[list-item]
 
 
