@@ -251,7 +251,7 @@ class BCEWithLogitsLoss(Loss):
             i = int(np.argmin(valid.reshape(-1)))
             raise ValueError(
                 "BCEWithLogitsLoss targets must be probabilities in [0, 1] (class labels 0 and 1), "
-                f"got {y.reshape(-1)[i]!r} at flat index {i}"
+                f"got {y.reshape(-1)[i].item()!r} at flat index {i}"
             )
         self._logits, self._target = x, y
         elementwise = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
@@ -362,9 +362,9 @@ def class_indices(target: ArrayLike, n: int, num_classes: int) -> NDArray[np.int
             bad = ~np.isfinite(t) | (t != np.floor(t))
         if bad.any():
             i = int(np.argmax(bad))
-            raise ValueError(f"class targets must be whole numbers, got {t[i]!r} at index {i}")
+            raise ValueError(f"class targets must be whole numbers, got {t[i].item()!r} at index {i}")
     out_of_range = (t < 0) | (t >= num_classes)
     if out_of_range.any():
         i = int(np.argmax(out_of_range))
-        raise ValueError(f"class targets must be in [0, {num_classes - 1}], got {t[i]!r} at index {i}")
+        raise ValueError(f"class targets must be in [0, {num_classes - 1}], got {t[i].item()!r} at index {i}")
     return t.astype(np.intp)
