@@ -111,6 +111,11 @@ def zeros_like(a: NDArray[Any]) -> NDArray[Any]:
     return np.zeros_like(a)
 
 
+def empty(shape: tuple[int, ...], dtype: np.dtype[Any]) -> NDArray[Any]:
+    """A new uninitialised array (every entry must be written before it is read)."""
+    return np.empty(shape, dtype=dtype)
+
+
 def uniform(
     rng: np.random.Generator, low: float, high: float, shape: tuple[int, ...], dtype: np.dtype[Any]
 ) -> NDArray[Any]:

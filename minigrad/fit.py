@@ -3,48 +3,84 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from minigrad import _array
-from minigrad.callbacks import Callback, EpochEndFn, PrintLoss, as_callbacks
+from minigrad import metrics as _metrics
+from minigrad.callbacks import Callback, EpochEndFn, as_callbacks
+from minigrad.errors import DivergenceError
 from minigrad.history import History
-from minigrad.losses import Loss
+from minigrad.losses import BCEWithLogitsLoss, Loss, class_indices
 from minigrad.module import Module
 from minigrad.optim.optimizer import Optimizer
+from minigrad.progress import Progress
 from minigrad.trainer import Trainer, minibatch_epoch
 
+#: Rows per forward pass when fit evaluates validation data and metrics:
+#: the activations of one block stay small however large the data set is.
+EVAL_BATCH_SIZE = 1024
 
-def check_data(model: Module, X: ArrayLike, y: ArrayLike) -> tuple[NDArray[Any], NDArray[Any]]:
+MetricFn = Callable[[NDArray[Any], NDArray[Any]], float]
+
+
+@runtime_checkable
+class Scheduler(Protocol):
+    """Anything with a ``step()`` method, such as ``minigrad.optim.StepLR``; fit calls it after every epoch."""
+
+    def step(self) -> None: ...
+
+
+def check_data(
+    model: Module,
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    class_targets: bool = False,
+    names: tuple[str, str] = ("X", "y"),
+) -> tuple[NDArray[Any], NDArray[Any]]:
     """Validate and convert training data to the model's dtype.
 
     Returns ``(X, y)`` as arrays of the model's dtype; arrays that already
     have it are used without a copy (and never written to).  ``y`` may be
-    1-D for a single-output model; it is then viewed as ``(N, 1)``.
+    1-D for a single-output model; it is then viewed as ``(N, 1)``.  With
+    ``class_targets`` (a loss such as CrossEntropyLoss) ``y`` must be the
+    1-D class indices ``(N,)`` and stays 1-D.
+
+    Args:
+        names: what to call X and y in messages (``("X_val", "y_val")``).
 
     Raises:
         ValueError: X not 2-D, empty X, different row counts, y not 1-D or
             2-D, or NaN/inf anywhere.
         TypeError: non-numeric data.
     """
+    xname, yname = names
     dtype = model.dtype
-    Xa = _array.as_float_array(X, dtype, "X")
-    _array.check_2d(Xa, "X")
+    Xa = _array.as_float_array(X, dtype, xname)
+    _array.check_2d(Xa, xname)
     if Xa.shape[0] == 0 or Xa.shape[1] == 0:
-        raise ValueError(f"X is empty (shape {Xa.shape}); fit needs at least one sample and one feature")
-    ya = _array.as_float_array(y, dtype, "y")
-    if ya.ndim == 1:
+        raise ValueError(f"{xname} is empty (shape {Xa.shape}); fit needs at least one sample and one feature")
+    ya = _array.as_float_array(y, dtype, yname)
+    if class_targets:
+        if ya.ndim != 1:
+            hint = " (pass y.ravel())" if ya.ndim == 2 and ya.shape[1] == 1 else ""
+            raise ValueError(f"{yname} must hold class indices of shape (N,), got shape {ya.shape}{hint}")
+    elif ya.ndim == 1:
         ya = ya.reshape(-1, 1)
     elif ya.ndim != 2:
-        raise ValueError(f"y must be 1-D (single output) or 2-D (N, outputs), got shape {ya.shape}")
+        raise ValueError(f"{yname} must be 1-D (single output) or 2-D (N, outputs), got shape {ya.shape}")
     if ya.shape[0] != Xa.shape[0]:
         raise ValueError(
-            f"X and y have different numbers of samples: X has shape {Xa.shape}, y has shape {np.shape(y)}"
+            f"{xname} and {yname} have different numbers of samples: {xname} has shape {Xa.shape}, "
+            f"{yname} has shape {np.shape(y)}"
         )
-    _array.check_finite(Xa, "X")
-    _array.check_finite(ya, "y")
+    _array.check_finite(Xa, xname)
+    _array.check_finite(ya, yname)
     return Xa, ya
 
 
@@ -62,6 +98,9 @@ def fit(
     rng: int | np.random.Generator | None = None,
     callbacks: list[Callback | EpochEndFn] | None = None,
     verbose: int = 0,
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    metrics: Iterable[str | MetricFn] = (),
+    scheduler: Scheduler | None = None,
 ) -> History:
     """Train *model* on ``(X, y)`` by gradient descent and return its History.
 
@@ -73,32 +112,65 @@ def fit(
         model.backward(loss.backward())        # d loss / d parameters
         optimizer.step()                       # learn
 
+    After each epoch, in this order: the validation loss and the metrics are
+    computed (forward passes only, ``EVAL_BATCH_SIZE`` rows at a time, no
+    gradient touched), the callbacks get the epoch's ``logs``, then
+    ``scheduler.step()`` runs.
+
     Args:
         model: the module to train, in place.
         X: inputs, shape ``(N, in_features)``; converted to the model's dtype.
-        y: targets, shape ``(N, outputs)``, or ``(N,)`` for a single-output model.
+        y: targets, shape ``(N, outputs)``, or ``(N,)`` for a single-output
+            model; for a loss with class targets (CrossEntropyLoss) the class
+            indices, shape ``(N,)``.
         loss: the loss to minimise, e.g. ``MSELoss()``.
         optimizer: an optimizer over ``model.parameters()``.
         epochs: the most epochs to run, ≥ 1.
         batch_size: None for full-batch gradient descent (one step an epoch,
             X used as it is, never copied), or the mini-batch size; the last
             partial batch is kept.
-        shuffle: reshuffle the mini-batches every epoch (ignored in full batch).
+        shuffle: reshuffle the mini-batches every epoch (ignored in full
+            batch), from *rng*: the same seed gives the same batches and the
+            same result bit for bit.
         tol: stop when the training loss is ≤ tol.  In full batch the loss is
             computed before the epoch's update and a stopping epoch makes no
             update; with mini-batches the epoch's loss is checked after it.
         rng: int seed or Generator for the shuffling.
-        callbacks: :class:`Callback` objects or functions ``f(epoch, logs)``,
+        callbacks: :class:`Callback` objects (such as
+            :class:`~minigrad.EarlyStopping`) or functions ``f(epoch, logs)``,
             called after every epoch; one returning True stops training.
-        verbose: 0 prints nothing; 1 prints the loss after every epoch.
+        verbose: 0 shows nothing; 1 shows a :class:`~minigrad.progress.Progress`
+            display on ``sys.stdout`` (in place on a terminal, one line per
+            epoch otherwise).
+        validation_data: ``(X_val, y_val)``, checked like ``(X, y)`` before any
+            update and never copied when already of the model's dtype; its
+            loss after each epoch's updates goes to ``History.val_loss``.
+        metrics: names (``"accuracy"``, ``"r2"``) or functions
+            ``f(pred, target) -> float``, computed after each epoch on the
+            training data (with the parameters at the end of the epoch) and,
+            given validation data, on it (``"val_"`` + name); recorded in
+            ``History.metrics``.  For a single output, ``"accuracy"``
+            thresholds at 0 after BCEWithLogitsLoss (logits) and at 0.5
+            otherwise (probabilities).
+        scheduler: an object with ``step()``, such as ``StepLR``, called once
+            after every epoch (after the callbacks, the last epoch included).
+
+    The ``logs`` each callback gets hold ``"loss"``, ``"converged"``,
+    ``"lr"`` (the optimizer's learning rate during the epoch), ``"time"``
+    (seconds since training began), and ``"val_loss"`` and each metric when
+    asked for.
 
     Returns:
-        A :class:`History` with one training loss per epoch run.
+        A :class:`History` with one training loss per epoch run, and the
+        validation losses and metrics.
 
     Raises:
-        ValueError: bad data or arguments, before any update.
-        DivergenceError: a loss or parameter became NaN or inf; the
-            parameters of the last finite step are restored first.
+        ValueError: bad data or arguments (validation data included: NaN or
+            inf, a different number of features or outputs, bad classes),
+            before any update.
+        DivergenceError: a loss (the validation loss included), a prediction
+            or a parameter became NaN or inf; the parameters of the last
+            finite step are restored first.
 
     A KeyboardInterrupt leaves the model as it was after the last completed
     step.
@@ -112,17 +184,38 @@ def fit(
         ...                  epochs=100, tol=0.0)
         >>> history.epochs, history.stop_reason, model.weight.data.item()
         (73, 'tol', 498.75)
+
+        With validation data and a metric:
+
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(40, 2)); y = X @ np.array([1.0, -2.0]) + 0.5
+        >>> model = mg.Linear(2, 1, rng=0)
+        >>> h = mg.fit(model, X[:30], y[:30], loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=0.1),
+        ...            epochs=300, validation_data=(X[30:], y[30:]), metrics=["r2"])
+        >>> len(h.val_loss), h.val_loss[-1] < 1e-6, round(h.metrics["val_r2"][-1], 6)
+        (300, True, 1.0)
     """
     _check_int("epochs", epochs)
     if batch_size is not None:
         _check_int("batch_size", batch_size)
     if tol is not None and (isinstance(tol, bool) or not math.isfinite(tol) or tol < 0):
         raise ValueError(f"tol must be None or a finite number >= 0, got {tol!r}")
-    Xa, ya = check_data(model, X, y)
-    y_was_1d = np.ndim(y) == 1
+    if isinstance(verbose, bool) or not isinstance(verbose, (int, np.integer)) or verbose < 0:
+        raise ValueError(f"verbose must be 0 (quiet) or 1 (progress), got {verbose!r}")
+    if scheduler is not None and not callable(getattr(scheduler, "step", None)):
+        raise TypeError(f"scheduler must have a step() method, got {type(scheduler).__name__}")
+    class_targets = bool(getattr(loss, "class_targets", False))
+    Xa, ya = check_data(model, X, y, class_targets=class_targets)
+    y_was_1d = np.ndim(y) == 1 and not class_targets
+    val = _check_validation(model, validation_data, Xa, ya, class_targets)
+    metric_fns = _metric_functions(metrics, loss)
+    if class_targets or val is not None or metric_fns:
+        _check_before_training(model, loss, Xa, ya, metric_fns, class_targets, ("X", "y"))
+        if val is not None:
+            _check_before_training(model, loss, val[0], val[1], metric_fns, class_targets, ("X_val", "y_val"))
     cbs = as_callbacks(callbacks)
     if verbose:
-        cbs.append(PrintLoss())
+        cbs.append(Progress(int(epochs)))
     params = model.parameters()
     trainer = Trainer(model, params, loss, optimizer)
     history = History()
@@ -131,10 +224,13 @@ def fit(
     n = Xa.shape[0]
     full_batch = batch_size is None or batch_size >= n
     gen = _array.as_rng(rng) if (not full_batch and shuffle) else None
+    eval_rows = max(EVAL_BATCH_SIZE, batch_size or 0)
+    start = time.perf_counter()
 
     with np.errstate(all="ignore"):
         try:
             for epoch in range(1, epochs + 1):
+                lr = optimizer.lr
                 if full_batch:
                     epoch_loss = trainer.step(Xa, ya, epoch, tol, y_was_1d)
                 else:
@@ -143,7 +239,23 @@ def fit(
                 history.loss.append(epoch_loss)
                 converged = tol is not None and epoch_loss <= tol
                 logs: dict[str, Any] = {"loss": epoch_loss, "converged": converged}
+                if val is not None:
+                    val_pred = _predict(trainer, val[0], eval_rows, epoch)
+                    val_loss = loss(val_pred, val[1])
+                    if not math.isfinite(val_loss):
+                        trainer.restore()
+                        raise DivergenceError(epoch, "the validation loss", optimizer.lr)
+                    history.val_loss.append(val_loss)
+                    logs["val_loss"] = val_loss
+                if metric_fns:
+                    _record_metrics(_predict(trainer, Xa, eval_rows, epoch), ya, metric_fns, "", history, logs)
+                    if val is not None:
+                        _record_metrics(val_pred, val[1], metric_fns, "val_", history, logs)
+                logs["lr"] = lr
+                logs["time"] = time.perf_counter() - start
                 stop = [bool(cb.on_epoch_end(epoch, logs)) for cb in cbs]
+                if scheduler is not None:
+                    scheduler.step()
                 if converged:
                     history.stop_reason = "tol"
                     break
@@ -156,6 +268,116 @@ def fit(
     for cb in cbs:
         cb.on_train_end(history)
     return history
+
+
+def _check_validation(
+    model: Module,
+    validation_data: tuple[ArrayLike, ArrayLike] | None,
+    Xa: NDArray[Any],
+    ya: NDArray[Any],
+    class_targets: bool,
+) -> tuple[NDArray[Any], NDArray[Any]] | None:
+    """Check ``(X_val, y_val)`` like the training data and against its shapes."""
+    if validation_data is None:
+        return None
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        raise TypeError(
+            f"validation_data must be a pair (X_val, y_val), got {type(validation_data).__name__}"
+            + (f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else "")
+        )
+    Xv, yv = check_data(model, validation_data[0], validation_data[1], class_targets=class_targets,
+                        names=("X_val", "y_val"))
+    if Xv.shape[1:] != Xa.shape[1:]:
+        raise ValueError(f"X_val has {Xv.shape[1]} features but X has {Xa.shape[1]}: shapes {Xv.shape} and {Xa.shape}")
+    if yv.shape[1:] != ya.shape[1:]:
+        raise ValueError(f"y_val has shape {yv.shape} but y has shape {ya.shape}; they need the same number of outputs")
+    return Xv, yv
+
+
+def _metric_functions(metrics: Iterable[str | MetricFn], loss: Loss) -> list[tuple[str, MetricFn]]:
+    """Resolve metric names and functions into ``(name, f(pred, target))`` pairs."""
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    threshold = 0.0 if isinstance(loss, BCEWithLogitsLoss) else 0.5
+    known: dict[str, MetricFn] = {
+        "accuracy": lambda p, t: _metrics.accuracy(p, t, threshold=threshold),
+        "r2": _metrics.r2_score,
+    }
+    out: list[tuple[str, MetricFn]] = []
+    for m in metrics:
+        if isinstance(m, str):
+            if m not in known:
+                raise ValueError(f"unknown metric {m!r}; known metrics are {sorted(known)}, or pass a function")
+            out.append((m, known[m]))
+        elif callable(m):
+            out.append((getattr(m, "__name__", type(m).__name__), m))
+        else:
+            raise TypeError(f"metrics must be names or functions f(pred, target), got {type(m).__name__}")
+    names = [name for name, _ in out]
+    if len(set(names)) != len(names):
+        raise ValueError(f"metric names must be different, got {names}")
+    return out
+
+
+def _check_before_training(
+    model: Module,
+    loss: Loss,
+    X: NDArray[Any],
+    y: NDArray[Any],
+    metric_fns: Sequence[tuple[str, MetricFn]],
+    class_targets: bool,
+    names: tuple[str, str],
+) -> None:
+    """Raise ValueError now for data that would fail only after updates.
+
+    A forward pass over two rows checks that the model accepts the inputs and
+    that the loss and the metrics accept the targets' shape; class targets
+    are all checked against the number of classes the model predicts.
+    """
+    with np.errstate(all="ignore"):
+        pred = model(X[:2])
+    if class_targets:
+        if pred.ndim != 2:
+            raise ValueError(f"a loss with class targets needs outputs of shape (N, C), the model gives {pred.shape}")
+        try:
+            class_indices(y, y.shape[0], pred.shape[1])
+        except ValueError as exc:
+            raise ValueError(f"{names[1]}: {exc}") from None
+    elif pred.shape[1:] != y.shape[1:]:
+        raise ValueError(
+            f"the model predicts shape {(len(X),) + pred.shape[1:]} for {names[0]} but {names[1]} has shape "
+            f"{y.shape}; they need the same number of outputs"
+        )
+    if _array.all_finite([pred]):
+        for name, fn in metric_fns:
+            if name == "r2" and pred.shape != y[:2].shape:
+                raise ValueError(f"metric 'r2' needs targets shaped like the predictions {pred.shape[1:]}")
+            if name == "accuracy":
+                fn(pred, y[:2])
+
+
+def _predict(trainer: Trainer, X: NDArray[Any], rows: int, epoch: int) -> NDArray[Any]:
+    """The model's output for X, ``rows`` at a time; NaN/inf restores the parameters and raises."""
+    pred = trainer.model.predict(X, batch_size=rows)
+    if not _array.all_finite([pred]):
+        trainer.restore()
+        raise DivergenceError(epoch, "a prediction", trainer.optimizer.lr)
+    return pred
+
+
+def _record_metrics(
+    pred: NDArray[Any],
+    y: NDArray[Any],
+    metric_fns: Sequence[tuple[str, MetricFn]],
+    prefix: str,
+    history: History,
+    logs: dict[str, Any],
+) -> None:
+    """Compute each metric of *pred* against *y* and record it as ``prefix + name``."""
+    for name, fn in metric_fns:
+        value = float(fn(pred, y))
+        history.metrics.setdefault(prefix + name, []).append(value)
+        logs[prefix + name] = value
 
 
 def _check_int(name: str, value: int) -> None:

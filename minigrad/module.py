@@ -45,6 +45,55 @@ class Module:
     def __call__(self, x: ArrayLike) -> NDArray[Any]:
         return self.forward(x)
 
+    def predict(self, x: ArrayLike, batch_size: int | None = None) -> NDArray[Any]:
+        """Return ``forward(x)``, computed ``batch_size`` rows at a time.
+
+        For inputs too large for one pass: row blocks ``x[i:i+batch_size]``
+        (views, never copies of *x*) go through ``forward`` one after the other
+        and their outputs are written into one preallocated array, so the
+        intermediate activations never exceed one block.  Rows are independent,
+        so the result equals ``forward(x)`` up to floating-point rounding.
+        ``batch_size=None`` is a single ``forward(x)``.  Like ``forward``, it
+        overwrites what layers keep for ``backward``.
+
+        Args:
+            x: input of shape ``(N, ...)``; converted to the module's dtype.
+            batch_size: rows per forward pass, ≥ 1, or None for one pass.
+
+        Example:
+            >>> import numpy as np, minigrad as mg
+            >>> layer = mg.Linear(2, 1, rng=0)
+            >>> x = np.arange(10.0).reshape(5, 2)
+            >>> np.allclose(layer.predict(x, batch_size=2), layer(x))
+            True
+        """
+        if batch_size is None:
+            return self.forward(x)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
+        xa = _array.as_float_array(x, self.dtype, "x")
+        if xa.ndim == 0:
+            raise ValueError("predict needs an input with a leading sample axis, got a scalar")
+        n = xa.shape[0]
+        if n <= batch_size:
+            return self.forward(xa)
+        out: NDArray[Any] | None = None
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            block = self.forward(xa[start:stop])
+            if block.ndim == 0 or block.shape[0] != stop - start:
+                raise ValueError(
+                    f"{type(self).__name__}.forward returned shape {block.shape} for {stop - start} rows; "
+                    "predict needs one output row per input row"
+                )
+            if out is None:
+                out = _array.empty((n, *block.shape[1:]), block.dtype)
+            elif block.shape[1:] != out.shape[1:]:
+                raise ValueError(f"{type(self).__name__}.forward returned blocks of different shapes")
+            out[start:stop] = block
+        assert out is not None
+        return out
+
     # -- parameters ---------------------------------------------------------
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
