@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
+import numpy as np
 import pytest
 
 from minigrad import plot
@@ -27,6 +29,14 @@ def no_matplotlib(monkeypatch: pytest.MonkeyPatch) -> None:
         if name == "matplotlib" or name.startswith("matplotlib."):
             monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "matplotlib", None)
+
+
+def _xdata(line: Any) -> list[float]:
+    return list(np.asarray(line.get_xdata(), dtype=float))
+
+
+def _ydata(line: Any) -> list[float]:
+    return list(np.asarray(line.get_ydata(), dtype=float))
 
 
 def _assert_png(path: Path) -> None:
@@ -112,9 +122,9 @@ def test_history_figure_draws_training_and_validation(mpl: object) -> None:
     assert len(history_axes) == 1
     lines = ax.get_lines()
     assert [line.get_label() for line in lines] == ["training loss", "validation loss"]
-    assert list(lines[0].get_xdata()) == [1, 2, 3]
-    assert list(lines[0].get_ydata()) == [1.0, 0.5, 0.3]
-    assert list(lines[1].get_ydata()) == [1.2, 0.7, 0.6]
+    assert _xdata(lines[0]) == [1, 2, 3]
+    assert _ydata(lines[0]) == [1.0, 0.5, 0.3]
+    assert _ydata(lines[1]) == [1.2, 0.7, 0.6]
     assert ax.get_yscale() == "linear"
     assert ax.get_xlabel() == "epoch"
 
@@ -122,7 +132,7 @@ def test_history_figure_draws_training_and_validation(mpl: object) -> None:
 def test_history_figure_reads_a_val_loss_attribute(mpl: object) -> None:
     h = SimpleNamespace(loss=[1.0, 0.5], val_loss=[2.0, 1.5], metrics={})
     (ax,) = plot.history_figure(h).axes  # type: ignore[arg-type]
-    assert list(ax.get_lines()[1].get_ydata()) == [2.0, 1.5]
+    assert _ydata(ax.get_lines()[1]) == [2.0, 1.5]
 
 
 def test_history_figure_without_validation_draws_one_line(mpl: object) -> None:
@@ -145,11 +155,11 @@ def test_plot_seed_writes_two_panels(mpl: object, tmp_path: Path) -> None:
     preds = [w * 2e5 for w in weights]
     fig = plot.seed_figure(weights, preds, 9.975e7, goal_weight=498.75)
     top, bottom = fig.axes
-    assert list(top.get_lines()[0].get_ydata()) == weights
-    assert list(top.get_lines()[0].get_xdata()) == [0, 1, 2, 3]
-    assert list(bottom.get_lines()[0].get_ydata()) == preds
-    assert list(bottom.get_lines()[1].get_ydata()) == [9.975e7, 9.975e7]  # the goal line
-    assert list(top.get_lines()[1].get_ydata()) == [498.75, 498.75]
+    assert _ydata(top.get_lines()[0]) == weights
+    assert _xdata(top.get_lines()[0]) == [0, 1, 2, 3]
+    assert _ydata(bottom.get_lines()[0]) == preds
+    assert _ydata(bottom.get_lines()[1]) == [9.975e7, 9.975e7]  # the goal line
+    assert _ydata(top.get_lines()[1]) == [498.75, 498.75]
     path = plot.plot_seed(weights, preds, 9.975e7, tmp_path / "seed.png", goal_weight=498.75)
     _assert_png(path)
 

@@ -1,0 +1,593 @@
+"""The command line: the seed's trace by default, --help everywhere, one-line errors and documented exit codes."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from minigrad import cli, seed
+from minigrad.errors import DivergenceError
+from minigrad.plot import MissingExtraError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run ``main(argv)`` in process; return (status, stdout, stderr)."""
+    status = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def run_process(*argv: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m minigrad argv`` in a fresh interpreter."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "minigrad", *argv], capture_output=True, text=True, env=env, timeout=120, **kwargs
+    )
+
+
+def seed_trace() -> str:
+    out = io.StringIO()
+    assert seed.main(out) == 0
+    return out.getvalue()
+
+
+def assert_one_line_error(err: str, *needles: str) -> None:
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got {lines!r}"
+    assert lines[0].startswith("minigrad"), lines[0]
+    assert ": error: " in lines[0], lines[0]
+    for needle in needles:
+        assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
+
+
+# --- the default: the seed's trace ----------------------------------------------------------------
+
+
+def test_no_arguments_print_the_seed_trace(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys)
+    assert status == 0
+    assert err == ""
+    assert out == seed_trace()
+    lines = out.splitlines()
+    assert len(lines) == 74
+    assert lines[0] == "weight: 1.0, current_prediction: , goal_prediction: 9.975e7"
+    assert lines[1] == "weight: 200.1, current_prediction: 2.0e5, goal_prediction: 9.975e7"
+    assert lines[-1] == "Training Complete, final weight: 498.75"
+
+
+def test_seed_command_is_the_default(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "seed")
+    assert (status, err) == (0, "")
+    assert out == seed_trace()
+
+
+def test_python_dash_m_prints_the_seed_trace_byte_for_byte() -> None:
+    proc = run_process()
+    assert proc.returncode == 0
+    assert proc.stderr == ""
+    assert proc.stdout == seed_trace()
+
+
+def test_options_without_a_command_go_to_seed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "--epochs", "2") == run(capsys, "seed", "--epochs", "2")
+
+
+def test_installed_console_script_runs_the_seed() -> None:
+    from importlib import metadata
+
+    scripts = metadata.entry_points(group="console_scripts", name="minigrad")
+    if not scripts:
+        pytest.skip("minigrad is not installed with its console script")
+    (entry,) = scripts
+    assert entry.value == "minigrad.cli:main"
+    script = Path(sys.executable).parent / ("minigrad.exe" if os.name == "nt" else "minigrad")
+    if not script.exists():
+        pytest.skip(f"no console script at {script}")
+    proc = subprocess.run([str(script)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0
+    assert proc.stdout == seed_trace()
+
+
+# --- seed options ---------------------------------------------------------------------------------
+
+
+def test_epochs_limits_the_steps_and_notes_no_convergence(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "seed", "--epochs", "2")
+    assert status == 0
+    assert out.splitlines() == [
+        "weight: 1.0, current_prediction: , goal_prediction: 9.975e7",
+        "weight: 200.1, current_prediction: 2.0e5, goal_prediction: 9.975e7",
+        "weight: 319.56, current_prediction: 4.002e7, goal_prediction: 9.975e7",
+        "Training Complete, final weight: 319.56",
+    ]
+    assert err.splitlines() == [
+        "minigrad: note: the prediction did not reach the goal in 2 epochs (alpha 1e-11); "
+        "try more --epochs or another --alpha"
+    ]
+
+
+def test_alpha_changes_the_learning_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "seed", "--alpha", "2e-11")
+    assert status == 0
+    lines = out.splitlines()
+    # weight -= (prediction - goal) * input * alpha: 1 - (2e5 - 9.975e7) * 2e5 * 2e-11 = 399.2
+    assert lines[1] == "weight: 399.2, current_prediction: 2.0e5, goal_prediction: 9.975e7"
+    assert lines[-1] == "Training Complete, final weight: 498.75"
+    assert len(lines) == 26  # factor 1 - alpha * input**2 = 0.2 per step: 24 updates
+
+
+def test_quiet_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "seed", "--quiet") == (0, "", "")
+    assert run(capsys, "-q", "--epochs", "3") == (0, "", "")  # not even the note
+
+
+def test_verbose_adds_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "seed", "--verbose")
+    assert (status, err) == (0, "")
+    assert out.startswith(seed_trace())
+    summary = out[len(seed_trace()) :].splitlines()
+    assert summary == [
+        "73 epochs (72 updates), stopped by tol; alpha 1e-11 (SGD lr 5e-12), last loss 0, final weight 498.75"
+    ]
+
+
+def test_divergence_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "seed", "--alpha", "1")
+    assert status == 1
+    assert out.startswith("weight: 1.0, current_prediction: , goal_prediction: 9.975e7\n")
+    assert "Training Complete" not in out
+    assert_one_line_error(err, "minigrad: error: alpha 1 is too large for the seed", "training diverged")
+
+
+def test_divergence_exit_status_in_a_process() -> None:
+    proc = run_process("--alpha", "1", "-q")
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert_one_line_error(proc.stderr, "diverged")
+
+
+# --- --help and --version on every level ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [[], ["seed"], ["diabetes"], ["digits"], ["sine"], ["bench"]])
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_on_every_level(capsys: pytest.CaptureFixture[str], command: list[str], flag: str) -> None:
+    status, out, err = run(capsys, *command, flag)
+    assert (status, err) == (0, "")
+    prog = " ".join(["minigrad", *command])
+    assert out.startswith(f"usage: {prog} ")
+    assert "--help" in out
+
+
+def test_top_level_help_lists_commands_and_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "--help")
+    for command in ("seed", "diabetes", "digits", "sine", "bench"):
+        assert f"    {command}" in out
+    assert "exit status" in out and "130" in out
+
+
+def test_command_help_lists_its_options(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "seed", "--help")
+    for option in ("--alpha", "--epochs", "--plot", "--quiet", "--verbose"):
+        assert option in out
+    _, out, _ = run(capsys, "digits", "--help")
+    assert "--rng" in out and "minigrad[data]" in out
+    _, out, _ = run(capsys, "bench", "--help")
+    assert "--full" in out
+
+
+def test_help_in_a_process() -> None:
+    proc = run_process("bench", "--help")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("usage: minigrad bench")
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import minigrad
+
+    assert run(capsys, "--version") == (0, f"minigrad {minigrad.__version__}\n", "")
+
+
+# --- usage errors: one line, exit 2, never a traceback --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["seed", "--bogus"], "unrecognized arguments: --bogus"),
+        (["seed", "extra"], "unrecognized arguments: extra"),
+        (["sine", "--alpha", "1e-11"], "unrecognized arguments: --alpha"),
+        (["nonsense"], "invalid choice: 'nonsense'"),
+        (["seed", "--alp", "1e-11"], "unrecognized arguments: --alp"),  # no abbreviations
+        (["seed", "-q", "-v"], "not allowed with"),
+        (["seed", "--plot"], "expected one argument"),
+    ],
+)
+def test_unknown_options_and_commands_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], needle: str) -> None:
+    status, out, err = run(capsys, *argv)
+    assert status == 2
+    assert out == ""
+    assert_one_line_error(err, needle, "--help")
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["seed", "--alpha", "0"], "argument --alpha: expected a finite number > 0, got '0'"),
+        (["seed", "--alpha", "-1e-11"], "argument --alpha"),
+        (["seed", "--alpha", "nan"], "argument --alpha"),
+        (["seed", "--alpha", "inf"], "argument --alpha"),
+        (["seed", "--alpha", "abc"], "argument --alpha: expected a number > 0, got 'abc'"),
+        (["seed", "--alpha", ""], "argument --alpha"),
+        (["seed", "--epochs", "0"], "argument --epochs: expected a whole number >= 1, got '0'"),
+        (["seed", "--epochs", "1.5"], "argument --epochs"),
+        (["seed", "--epochs", "many"], "argument --epochs"),
+        (["digits", "--rng", "-1"], "argument --rng: expected a whole number >= 0, got '-1'"),
+        (["sine", "--rng", "x"], "argument --rng"),
+    ],
+)
+def test_bad_values_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], needle: str) -> None:
+    status, out, err = run(capsys, *argv)
+    assert status == 2
+    assert out == ""
+    assert_one_line_error(err, f"minigrad {argv[0]}: error: {needle}")
+
+
+@pytest.mark.parametrize("argv", [["--bogus"], ["seed", "--alpha", "0"], ["nonsense"], ["digits", "--rng", "x"]])
+def test_usage_errors_in_a_process(argv: list[str]) -> None:
+    proc = run_process(*argv)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert_one_line_error(proc.stderr)
+
+
+# --- --plot ---------------------------------------------------------------------------------------
+
+
+def test_plot_writes_the_seed_picture(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "seed.png"
+    status, out, err = run(capsys, "seed", "--plot", str(path))
+    assert status == 0
+    assert out == seed_trace()  # the trace is unchanged; the note about the file goes to stderr
+    assert err == f"minigrad: wrote {path}\n"
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_plot_records_every_weight(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("matplotlib")
+    drawn: dict[str, Any] = {}
+
+    def fake_plot_seed(weights: list[float], predictions: list[float], goal: float, path: str, **kw: Any) -> Path:
+        drawn.update(weights=weights, predictions=predictions, goal=goal, path=path, **kw)
+        return Path(path)
+
+    monkeypatch.setattr("minigrad.plot.plot_seed", fake_plot_seed)
+    assert run(capsys, "seed", "-q", "--plot", str(tmp_path / "s.png"))[0] == 0
+    weights = drawn["weights"]
+    assert len(weights) == 73  # the start and 72 updates
+    assert weights[:3] == [1.0, 200.1, 319.56]
+    assert weights[-1] == 498.75
+    assert drawn["predictions"][-1] == 99_750_000.0
+    assert drawn["predictions"] == [w * 200_000.0 for w in weights]
+    assert drawn["goal"] == 99_750_000.0 and drawn["goal_weight"] == 498.75
+
+
+def test_plot_without_matplotlib_names_the_extra(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    path = tmp_path / "seed.png"
+    status, out, err = run(capsys, "seed", "--plot", str(path))
+    assert status == 2
+    assert out == ""  # refused before training
+    assert_one_line_error(err, "pip install 'minigrad[plot]'")
+    assert not path.exists()
+
+
+def test_plot_without_matplotlib_in_a_process(tmp_path: Path) -> None:
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "matplotlib.py").write_text("raise ImportError('blocked for the test')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker), str(ROOT)])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "minigrad", "--plot", str(tmp_path / "x.png")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert_one_line_error(proc.stderr, "minigrad[plot]")
+
+
+@pytest.mark.parametrize(
+    ("name", "needle"), [("x.foo", "cannot write a picture as .foo"), ("no/x.png", "does not exist")]
+)
+def test_plot_to_a_bad_path_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, needle: str) -> None:
+    pytest.importorskip("matplotlib")
+    status, out, err = run(capsys, "seed", "--plot", str(tmp_path / name))
+    assert (status, out) == (2, "")
+    assert_one_line_error(err, "minigrad seed: error: argument --plot:", needle)
+
+
+def test_a_file_that_cannot_be_written_exits_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("matplotlib")
+
+    def disk_full(*args: Any, **kwargs: Any) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("minigrad.plot.plot_seed", disk_full)
+    status, _, err = run(capsys, "-q", "--plot", str(tmp_path / "x.png"))
+    assert status == 1
+    assert_one_line_error(err, "No space left on device")
+
+
+# --- bundled examples -----------------------------------------------------------------------------
+
+
+def fake_example(monkeypatch: pytest.MonkeyPatch, name: str, main: Callable[..., Any]) -> None:
+    module = ModuleType(f"minigrad.examples.{name}")
+    module.main = main  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, f"minigrad.examples.{name}", module)
+
+
+def test_example_gets_quiet_plot_and_rng(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+
+    def main(*, quiet: bool = False, plot: str | None = None, rng: int = 0) -> dict[str, float]:
+        calls.append({"quiet": quiet, "plot": plot, "rng": rng})
+        print("sine: r2 0.99")
+        return {"r2": 0.99}
+
+    fake_example(monkeypatch, "sine", main)
+    assert run(capsys, "sine") == (0, "sine: r2 0.99\n", "")
+    assert run(capsys, "sine", "--quiet", "--rng", "7")[0] == 0
+    assert calls == [{"quiet": False, "plot": None, "rng": 0}, {"quiet": True, "plot": None, "rng": 7}]
+
+
+def test_example_plot_path_is_passed_on(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pytest.importorskip("matplotlib")
+    seen: list[str | None] = []
+
+    def main(*, quiet: bool = False, plot: str | None = None, rng: int = 0) -> dict[str, float]:
+        seen.append(plot)
+        return {}
+
+    fake_example(monkeypatch, "digits", main)
+    path = str(tmp_path / "digits.png")
+    status, _, err = run(capsys, "digits", "--plot", path)
+    assert status == 0
+    assert seen == [path]
+    assert err == f"minigrad: wrote {path}\n"
+
+
+def test_verbose_prints_the_example_results(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_example(monkeypatch, "diabetes", lambda **kw: {"r2": 0.4523456789, "ols_r2": 0.45})
+    assert run(capsys, "diabetes", "-v") == (0, "r2: 0.452346\nols_r2: 0.45\n", "")
+    assert run(capsys, "diabetes") == (0, "", "")
+
+
+def test_an_example_that_takes_verbose_gets_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bool] = []
+
+    def main(*, quiet: bool = False, plot: str | None = None, rng: int = 0, verbose: bool = False) -> dict[str, float]:
+        seen.append(verbose)
+        return {"accuracy": 0.97}
+
+    fake_example(monkeypatch, "digits", main)
+    assert run(capsys, "digits", "--verbose") == (0, "", "")  # the example prints what it wants
+    assert seen == [True]
+
+
+@pytest.mark.parametrize("missing", ["sklearn", "sklearn.datasets", "scipy"])
+def test_missing_scikit_learn_names_the_data_extra(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, missing: str
+) -> None:
+    def main(**kwargs: Any) -> dict[str, float]:
+        raise ModuleNotFoundError(f"No module named {missing!r}", name=missing)
+
+    fake_example(monkeypatch, "digits", main)
+    status, out, err = run(capsys, "digits")
+    assert (status, out) == (2, "")
+    assert_one_line_error(err, "the digits example needs scikit-learn", "pip install 'minigrad[data]'")
+
+
+@pytest.mark.parametrize("name", ["diabetes", "digits"])
+def test_real_example_without_scikit_learn(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    import minigrad
+
+    if not (Path(minigrad.__file__).parent / "examples" / f"{name}.py").is_file():
+        pytest.skip(f"minigrad.examples.{name} is not written yet")
+    for mod in list(sys.modules):
+        if mod == "sklearn" or mod.startswith("sklearn.") or mod == f"minigrad.examples.{name}":
+            monkeypatch.delitem(sys.modules, mod)
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    status, out, err = run(capsys, name, "-q")
+    assert out == ""
+    assert status == 2
+    assert_one_line_error(err, "minigrad[data]")
+
+
+def test_a_missing_example_module_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "minigrad.examples.sine", None)
+    status, out, err = run(capsys, "sine")
+    assert (status, out) == (2, "")
+    assert_one_line_error(err, "the sine example is not in this installation")
+
+
+def test_another_missing_module_is_named(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def main(**kwargs: Any) -> dict[str, float]:
+        raise ModuleNotFoundError("No module named 'pandas'", name="pandas")
+
+    fake_example(monkeypatch, "sine", main)
+    status, _, err = run(capsys, "sine")
+    assert status == 2
+    assert_one_line_error(err, "needs the module pandas")
+
+
+def test_example_missing_an_extra_exits_2(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def main(**kwargs: Any) -> dict[str, float]:
+        raise MissingExtraError("the digits example needs scikit-learn", extra="data")
+
+    fake_example(monkeypatch, "digits", main)
+    status, _, err = run(capsys, "digits")
+    assert status == 2
+    assert_one_line_error(err, "minigrad: error: the digits example needs scikit-learn", "minigrad[data]")
+
+
+def test_example_divergence_exits_1(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def main(**kwargs: Any) -> dict[str, float]:
+        raise DivergenceError(3, "the loss", lr=10.0)
+
+    fake_example(monkeypatch, "sine", main)
+    status, _, err = run(capsys, "sine")
+    assert status == 1
+    assert_one_line_error(err, "minigrad: error: training diverged in epoch 3")
+
+
+def test_interrupt_exits_130(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def main(**kwargs: Any) -> dict[str, float]:
+        raise KeyboardInterrupt
+
+    fake_example(monkeypatch, "sine", main)
+    assert run(capsys, "sine") == (130, "", "minigrad: interrupted\n")
+
+
+# --- bench ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stand-in benchmarks/bench.py whose main(argv) prints argv and imports a sibling module."""
+    folder = tmp_path / "benchmarks"
+    folder.mkdir()
+    (folder / "bench_helper_for_test.py").write_text("WHO = 'sibling'\n")
+    (folder / "bench.py").write_text(
+        textwrap.dedent(
+            """
+            import sys
+            import bench_helper_for_test
+
+            def main(argv):
+                if "--fail" in argv:
+                    print("bench.py: error: bad option", file=sys.stderr)
+                    raise SystemExit(2)
+                print(bench_helper_for_test.WHO, argv)
+                return 3 if "--three" in argv else 0
+            """
+        )
+    )
+    path = folder / "bench.py"
+    monkeypatch.setattr(cli, "bench_path", lambda: path)
+    return path
+
+
+def test_bench_path_is_beside_the_package() -> None:
+    assert cli.bench_path() == ROOT / "benchmarks" / "bench.py"
+
+
+@pytest.mark.parametrize(
+    ("argv", "passed"),
+    [
+        (["bench"], ["--quick"]),
+        (["bench", "--full"], []),
+        (["bench", "--quiet"], ["--quick", "--quiet"]),
+        (["bench", "-v", "--full"], ["--verbose"]),
+        (["bench", "--sizes", "1", "10", "--json=out.json"], ["--quick", "--sizes", "1", "10", "--json=out.json"]),
+        (["bench", "--full", "--repeat", "3"], ["--repeat", "3"]),
+    ],
+)
+def test_bench_runs_the_quick_mode_and_passes_options_on(
+    capsys: pytest.CaptureFixture[str], fake_bench: Path, argv: list[str], passed: list[str]
+) -> None:
+    path_before = list(sys.path)
+    status, out, err = run(capsys, *argv)
+    assert (status, err) == (0, "")
+    assert out == f"sibling {passed!r}\n"
+    assert sys.path == path_before
+    assert "minigrad_benchmarks_bench" not in sys.modules
+
+
+def test_bench_plot_is_passed_on(capsys: pytest.CaptureFixture[str], fake_bench: Path, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    path = str(tmp_path / "bench.png")
+    assert run(capsys, "bench", "--plot", path) == (0, f"sibling {['--quick', '--plot', path]!r}\n", "")
+
+
+def test_bench_exit_status_is_the_suites(capsys: pytest.CaptureFixture[str], fake_bench: Path) -> None:
+    assert run(capsys, "bench", "--three")[0] == 3
+    status, out, err = run(capsys, "bench", "--fail")
+    assert (status, out, err) == (2, "", "bench.py: error: bad option\n")
+
+
+def test_bench_without_the_suite_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "bench_path", lambda: tmp_path / "benchmarks" / "bench.py")
+    status, out, err = run(capsys, "bench")
+    assert (status, out) == (2, "")
+    assert_one_line_error(err, "the benchmark suite is not in this installation", "source checkout")
+
+
+def test_bench_without_main_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "bench.py"
+    path.write_text("x = 1\n")
+    monkeypatch.setattr(cli, "bench_path", lambda: path)
+    status, _, err = run(capsys, "bench")
+    assert status == 2
+    assert_one_line_error(err, "has no main(argv)")
+
+
+# --- output closed early --------------------------------------------------------------------------
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # alpha 5e-11 oscillates forever: 5000 lines, far more than a pipe buffer holds
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "minigrad", "--alpha", "5e-11", "--epochs", "5000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    status = proc.wait(timeout=120)
+    assert first.startswith(b"weight: 1.0")
+    assert "Traceback" not in err
+    assert err == ""
+    assert status == 1
