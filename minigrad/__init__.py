@@ -13,17 +13,20 @@ The seed's three steps, with arrays::
 
 from minigrad import init
 from minigrad.activations import LeakyReLU, ReLU, Sigmoid, Tanh
-from minigrad.callbacks import Callback, PrintLoss
+from minigrad.callbacks import Callback, EarlyStopping, PrintLoss
 from minigrad.errors import DivergenceError
 from minigrad.fit import fit
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.history import History
 from minigrad.linear import Linear
 from minigrad.losses import BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss
+from minigrad.metrics import accuracy, r2_score
 from minigrad.module import Module
 from minigrad.optim import SGD, Adam, AdamW, Optimizer
 from minigrad.parameter import Parameter
+from minigrad.progress import Progress
 from minigrad.sequential import Sequential
+from minigrad.serialization import load, save
 
 __version__ = "0.1.0"
 
@@ -35,6 +38,7 @@ __all__ = [
     "Callback",
     "CrossEntropyLoss",
     "DivergenceError",
+    "EarlyStopping",
     "GradcheckError",
     "History",
     "HuberLoss",
@@ -47,12 +51,17 @@ __all__ = [
     "Optimizer",
     "Parameter",
     "PrintLoss",
+    "Progress",
     "ReLU",
     "Sequential",
     "Sigmoid",
     "Tanh",
     "__version__",
+    "accuracy",
     "fit",
     "gradcheck",
     "init",
+    "load",
+    "r2_score",
+    "save",
 ]
