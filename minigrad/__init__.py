@@ -19,7 +19,14 @@ from minigrad.fit import fit
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.history import History
 from minigrad.linear import Linear
-from minigrad.losses import BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss
+from minigrad.losses import (
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    Loss,
+    MSELoss,
+)
 from minigrad.metrics import accuracy, r2_score
 from minigrad.module import Module
 from minigrad.optim import SGD, Adam, AdamW, Optimizer

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -92,7 +93,7 @@ def test_relu_propagates_nan_and_blocks_gradients_of_negative_inputs() -> None:
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_sigmoid_and_tanh_are_stable_at_plus_minus_1000(dtype: type) -> None:
-    x = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0], dtype=dtype)
+    x: NDArray[Any] = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0], dtype=dtype)
     with warnings.catch_warnings(), np.errstate(over="raise", divide="raise", invalid="raise"):
         warnings.simplefilter("error")
         for act in (mg.Sigmoid(), mg.Tanh()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ class ScaledLinear(mg.Linear):
         self.weight.grad += weight_grad
         if self.bias is not None:
             self.bias.grad += grad_output.sum(axis=0) * (-1 if self.broken == "bias" else 1)
-        dx = grad_output @ self.weight.data
+        dx: NDArray[Any] = grad_output @ self.weight.data
         return dx.T.copy() if self.broken == "input_transposed" else dx * (2 if self.broken == "input" else 1)
 
 
@@ -41,7 +42,7 @@ class ScaledLinear(mg.Linear):
 )
 def test_correct_models_pass(n: int, sizes: list[int], seed: int, act: Any) -> None:
     layers: list[mg.Module] = []
-    for i, (fin, fout) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for i, (fin, fout) in enumerate(itertools.pairwise(sizes)):
         layers += [mg.Linear(fin, fout, bias=bool(i % 2 == 0), rng=seed + i), act()]
     x = np.random.default_rng(seed).uniform(0.1, 1.0, size=(n, sizes[0])) * np.sign(seed % 3 - 1 or 1)
     assert mg.gradcheck(mg.Sequential(*layers), x, rng=seed)
@@ -101,11 +102,13 @@ def test_grad_output_is_used_when_given() -> None:
 
     class Broken(mg.Module):
         def forward(self, x: ArrayLike) -> NDArray[Any]:
-            self.x = np.asarray(x, dtype=float)
-            return self.x * np.array([1.0, 3.0])
+            self.x: NDArray[Any] = np.asarray(x, dtype=float)
+            out: NDArray[Any] = self.x * np.array([1.0, 3.0])
+            return out
 
         def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
-            return grad_output * np.array([1.0, 0.0])  # the second column is wrong
+            grad: NDArray[Any] = grad_output * np.array([1.0, 0.0])  # the second column is wrong
+            return grad
 
     x = np.ones((2, 2))
     assert mg.gradcheck(Broken(), x, grad_output=np.array([[1.0, 0.0], [2.0, 0.0]]))

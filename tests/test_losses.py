@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -162,28 +163,18 @@ def test_huber_pieces_meet_at_delta_and_match_mse_and_l1_far_apart() -> None:
     assert repr(mg.HuberLoss(delta=0.5)) == "HuberLoss(reduction='mean', delta=0.5)"
 
 
-def no_warnings() -> Any:
+@contextlib.contextmanager
+def no_warnings() -> Iterator[None]:
     """Turn every warning and every floating-point overflow/invalid/divide into an error."""
-
-    class _Ctx:
-        def __enter__(self) -> None:
-            self._w = warnings.catch_warnings()
-            self._w.__enter__()
-            warnings.simplefilter("error")
-            self._e = np.errstate(over="raise", invalid="raise", divide="raise")
-            self._e.__enter__()
-
-        def __exit__(self, *exc: object) -> None:
-            self._e.__exit__(*exc)
-            self._w.__exit__(*exc)
-
-    return _Ctx()
+    with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
+        warnings.simplefilter("error")
+        yield
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_bce_with_logits_is_stable_at_plus_minus_1000(dtype: type) -> None:
-    x = np.array([-1000.0, -1000.0, 1000.0, 1000.0, 0.0], dtype=dtype)
-    y = np.array([0.0, 1.0, 0.0, 1.0, 0.5], dtype=dtype)
+    x: NDArray[Any] = np.array([-1000.0, -1000.0, 1000.0, 1000.0, 0.0], dtype=dtype)
+    y: NDArray[Any] = np.array([0.0, 1.0, 0.0, 1.0, 0.5], dtype=dtype)
     loss = mg.BCEWithLogitsLoss(reduction="sum")
     with no_warnings():
         value = loss(x, y)

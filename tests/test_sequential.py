@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 from numpy.typing import ArrayLike, NDArray
 
 import minigrad as mg
@@ -32,7 +32,7 @@ class Recorder(mg.Module):
 
 def mlp(sizes: list[int], seed: int) -> mg.Sequential:
     layers: list[mg.Module] = []
-    for i, (fin, fout) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for i, (fin, fout) in enumerate(itertools.pairwise(sizes)):
         layers.append(mg.Linear(fin, fout, rng=seed + i))
         layers.append(mg.Tanh() if i % 2 == 0 else mg.Sigmoid())
     return mg.Sequential(*layers)
@@ -80,14 +80,15 @@ def test_forward_is_composition_and_backward_is_the_chain_rule(sizes: list[int],
     # The same chain rule by hand, layer by layer in reverse.
     by_hand = {name: np.zeros_like(p.data) for name, p in model.named_parameters()}
     model(x)
-    gg = g
+    gg: NDArray[Any] | None = g
     for i in range(len(model) - 1, -1, -1):
         layer = model[i]
         before = [p.grad.copy() for p in layer.parameters()]
+        assert gg is not None
         gg = layer.backward(gg)
         for (name, p), b in zip(layer.named_parameters(f"{i}."), before, strict=True):
             by_hand[name] = p.grad - b
-    assert grad_x is not None
+    assert grad_x is not None and gg is not None
     np.testing.assert_allclose(grad_x, gg, rtol=1e-14)
     for name, p in model.named_parameters():
         np.testing.assert_allclose(p.grad / 2, by_hand[name], rtol=1e-14, atol=1e-300)  # accumulated twice

@@ -43,6 +43,7 @@ def test_activations_match_torch(ours: Callable[[], mg.Module], theirs: Callable
     act = ours()
     y = act(x)
     dx = act.backward(g)
+    assert dx is not None
     xt = t(x).requires_grad_()
     yt = theirs()(xt)
     yt.backward(t(g))
