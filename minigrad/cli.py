@@ -39,7 +39,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 import minigrad
 from minigrad import seed
@@ -120,8 +120,8 @@ def _seed_int(text: str) -> int:
     return value
 
 
-def _common_options() -> _Parser:
-    """Options every command takes: --plot, --quiet, --verbose."""
+def _common_options(*, verbose: bool = True) -> _Parser:
+    """Options every command takes: --plot, --quiet and (unless *verbose* is False) --verbose."""
     common = _Parser(add_help=False, allow_abbrev=False)
     common.add_argument(
         "--plot",
@@ -130,7 +130,8 @@ def _common_options() -> _Parser:
     )
     talk = common.add_mutually_exclusive_group()
     talk.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-    talk.add_argument("-v", "--verbose", action="store_true", help="print more: a summary of the run")
+    if verbose:
+        talk.add_argument("-v", "--verbose", action="store_true", help="print more: a summary of the run")
     return common
 
 
@@ -198,13 +199,14 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
 
     p = sub.add_parser(
         "bench",
-        parents=[common],
+        parents=[_common_options(verbose=False)],
         allow_abbrev=False,
         help="the benchmark suite's quick mode (--full for all sizes); needs a source checkout",
         description=(
             "Run the benchmark suite (benchmarks/bench.py in minigrad's source tree) in its quick mode, "
-            "or with --full in full. --plot, --quiet and --verbose are passed on; so are options not listed "
-            "here (python benchmarks/bench.py --help lists the suite's own)."
+            "or with --full in full. --plot is passed on, and so are options not listed here, such as "
+            "--json PATH (python benchmarks/bench.py --help lists the suite's own). --quiet hides the "
+            "suite's printed report (useful with --json or --plot)."
         ),
     )
     p.add_argument("--full", action="store_true", help="run the full suite instead of the quick mode")
@@ -340,11 +342,11 @@ def _bench_argv(args: argparse.Namespace, extra: list[str]) -> list[str]:
     argv = [] if args.full else ["--quick"]
     if args.plot:
         argv += ["--plot", args.plot]
-    if args.quiet:
-        argv.append("--quiet")
-    if args.verbose:
-        argv.append("--verbose")
     return argv + extra
+
+
+def _devnull() -> TextIO:
+    return open(os.devnull, "w", encoding="utf-8")
 
 
 def _run_bench(args: argparse.Namespace, extra: list[str]) -> int:
@@ -367,7 +369,10 @@ def _run_bench(args: argparse.Namespace, extra: list[str]) -> int:
             if not callable(bench_main):
                 raise UsageError(f"{PROG}: error: {path} has no main(argv) function")
             try:
-                status = bench_main(_bench_argv(args, extra))
+                with contextlib.ExitStack() as stack:
+                    if args.quiet:
+                        stack.enter_context(contextlib.redirect_stdout(stack.enter_context(_devnull())))
+                    status = bench_main(_bench_argv(args, extra))
             except SystemExit as exc:  # the suite's own argument errors (already printed) or sys.exit
                 return _exit_code(exc)
         finally:

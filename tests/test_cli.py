@@ -454,6 +454,28 @@ def test_another_missing_module_is_named(capsys: pytest.CaptureFixture[str], mon
     assert_one_line_error(err, "needs the module pandas")
 
 
+def test_example_missing_matplotlib_names_the_plot_extra(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def main(**kwargs: Any) -> dict[str, float]:
+        raise ModuleNotFoundError("No module named 'matplotlib.pyplot'", name="matplotlib.pyplot")
+
+    fake_example(monkeypatch, "sine", main)
+    status, _, err = run(capsys, "sine")
+    assert status == 2
+    assert_one_line_error(err, "pip install 'minigrad[plot]'")
+
+
+def test_example_bad_value_exits_1(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def main(**kwargs: Any) -> dict[str, float]:
+        raise ValueError("X contains NaN\nat row 3")
+
+    fake_example(monkeypatch, "sine", main)
+    status, _, err = run(capsys, "sine")
+    assert status == 1
+    assert_one_line_error(err, "minigrad: error: X contains NaN at row 3")
+
+
 def test_example_missing_an_extra_exits_2(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     def main(**kwargs: Any) -> dict[str, float]:
         raise MissingExtraError("the digits example needs scikit-learn", extra="data")
@@ -520,8 +542,6 @@ def test_bench_path_is_beside_the_package() -> None:
     [
         (["bench"], ["--quick"]),
         (["bench", "--full"], []),
-        (["bench", "--quiet"], ["--quick", "--quiet"]),
-        (["bench", "-v", "--full"], ["--verbose"]),
         (["bench", "--sizes", "1", "10", "--json=out.json"], ["--quick", "--sizes", "1", "10", "--json=out.json"]),
         (["bench", "--full", "--repeat", "3"], ["--repeat", "3"]),
     ],
@@ -543,10 +563,35 @@ def test_bench_plot_is_passed_on(capsys: pytest.CaptureFixture[str], fake_bench:
     assert run(capsys, "bench", "--plot", path) == (0, f"sibling {['--quick', '--plot', path]!r}\n", "")
 
 
+def test_bench_quiet_hides_the_report(capsys: pytest.CaptureFixture[str], fake_bench: Path) -> None:
+    assert run(capsys, "bench", "--quiet", "--full") == (0, "", "")
+    status, out, err = run(capsys, "bench", "-q", "--fail")  # errors still show
+    assert (status, out, err) == (2, "", "bench.py: error: bad option\n")
+    assert run(capsys, "bench")[1] == "sibling ['--quick']\n"  # stdout is back
+
+
+def test_bench_has_no_verbose(capsys: pytest.CaptureFixture[str], fake_bench: Path) -> None:
+    status, out, err = run(capsys, "bench", "--help")
+    assert (status, err) == (0, "")
+    assert "--verbose" not in out
+    assert run(capsys, "bench", "-v") == (0, "sibling ['--quick', '-v']\n", "")  # the suite's to judge
+    assert "--json" in out
+
+
 def test_bench_exit_status_is_the_suites(capsys: pytest.CaptureFixture[str], fake_bench: Path) -> None:
     assert run(capsys, "bench", "--three")[0] == 3
     status, out, err = run(capsys, "bench", "--fail")
     assert (status, out, err) == (2, "", "bench.py: error: bad option\n")
+
+
+def test_bench_sys_exit_statuses(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "bench.py"
+    path.write_text("import sys\ndef main(argv):\n    sys.exit(None if '--fail' not in argv else 'suite failed')\n")
+    monkeypatch.setattr(cli, "bench_path", lambda: path)
+    assert run(capsys, "bench") == (0, "", "")
+    assert run(capsys, "bench", "--fail") == (1, "", "suite failed\n")
 
 
 def test_bench_without_the_suite_exits_2(
@@ -572,6 +617,14 @@ def test_bench_without_main_exits_2(
 # --- output closed early --------------------------------------------------------------------------
 
 
+def test_a_closed_pipe_in_process_exits_1(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def closed(**kwargs: Any) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(seed, "train_seed", closed)
+    assert run(capsys) == (1, "", "")
+
+
 def test_a_closed_pipe_ends_quietly() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     # alpha 5e-11 oscillates forever: 5000 lines, far more than a pipe buffer holds
@@ -591,3 +644,13 @@ def test_a_closed_pipe_ends_quietly() -> None:
     assert "Traceback" not in err
     assert err == ""
     assert status == 1
+
+
+def test_bench_runs_the_real_suite(capsys: pytest.CaptureFixture[str]) -> None:
+    if not cli.bench_path().is_file():
+        pytest.skip("benchmarks/bench.py is not in this tree")
+    fast = ["--only", "seed", "--reps", "1", "--sample", "0.001", "--pause", "0", "--no-torch", "--no-sklearn"]
+    status, out, _ = run(capsys, "bench", *fast)
+    assert status == 0
+    assert "quick run" in out
+    assert run(capsys, "bench", "-q", *fast)[:2] == (0, "")
