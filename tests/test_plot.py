@@ -105,6 +105,7 @@ def test_missing_extra_error_message() -> None:
 
 def test_plot_history_writes_a_valid_png(mpl: object, tmp_path: Path) -> None:
     path = tmp_path / "loss.png"
+    assert plot.has_matplotlib()
     written = plot.plot_history(History(loss=[4.0, 1.0, 0.25, 0.0625]), path)
     assert written == path
     _assert_png(path)
