@@ -313,7 +313,7 @@ def _run_example(args: argparse.Namespace, extra: list[str]) -> int:
         kwargs: dict[str, Any] = {"quiet": args.quiet, "plot": args.plot, "rng": args.rng}
         takes_verbose = "verbose" in inspect.signature(example_main).parameters
         if takes_verbose:
-            kwargs["verbose"] = args.verbose
+            kwargs["verbose"] = int(args.verbose)  # the examples take verbose as 0 or 1
         results = example_main(**kwargs)
     except MissingExtraError:
         raise
