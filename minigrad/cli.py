@@ -322,7 +322,7 @@ def _run_example(args: argparse.Namespace, extra: list[str]) -> int:
     if args.verbose and not takes_verbose and isinstance(results, dict):
         for key, value in results.items():
             print(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {value}")
-    if args.plot and not args.quiet:
+    if args.plot and Path(args.plot).is_file():
         _wrote(Path(args.plot), args)
     return 0
 
@@ -330,12 +330,22 @@ def _run_example(args: argparse.Namespace, extra: list[str]) -> int:
 # --- benchmark suite ----------------------------------------------------------------------------
 
 
-def bench_path() -> Path:
-    """Where the benchmark suite lives: ``benchmarks/bench.py`` beside the package in a source tree.
+def bench_path() -> Path | None:
+    """Where the benchmark suite lives: ``benchmarks/bench.py`` beside the package in a source checkout.
 
-    An installed wheel has no ``benchmarks/``; the path then does not exist.
+    None when the package does not sit in minigrad's source tree (beside a
+    ``pyproject.toml`` that names minigrad), as in an installed wheel: a
+    ``benchmarks/`` folder that some other package put in site-packages is
+    never run.
     """
-    return Path(minigrad.__file__).resolve().parents[1] / "benchmarks" / "bench.py"
+    root = Path(minigrad.__file__).resolve().parents[1]
+    try:
+        project = (root / "pyproject.toml").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    if 'name = "minigrad"' not in project:
+        return None
+    return root / "benchmarks" / "bench.py"
 
 
 def _bench_argv(args: argparse.Namespace, extra: list[str]) -> list[str]:
@@ -351,9 +361,10 @@ def _devnull() -> TextIO:
 
 def _run_bench(args: argparse.Namespace, extra: list[str]) -> int:
     path = bench_path()
-    if not path.is_file():
+    if path is None or not path.is_file():
+        where = f"{path} not found" if path is not None else "this is not a source checkout"
         raise UsageError(
-            f"{PROG}: error: the benchmark suite is not in this installation ({path} not found); "
+            f"{PROG}: error: the benchmark suite is not in this installation ({where}); "
             "run it from a source checkout of minigrad: python benchmarks/bench.py --quick"
         )
     folder = str(path.parent)

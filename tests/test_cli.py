@@ -372,6 +372,8 @@ def test_example_plot_path_is_passed_on(
 
     def main(*, quiet: bool = False, plot: str | None = None, rng: int = 0) -> dict[str, float]:
         seen.append(plot)
+        if plot is not None and rng == 0:
+            Path(plot).write_bytes(b"picture")
         return {}
 
     fake_example(monkeypatch, "digits", main)
@@ -380,6 +382,8 @@ def test_example_plot_path_is_passed_on(
     assert status == 0
     assert seen == [path]
     assert err == f"minigrad: wrote {path}\n"
+    other = str(tmp_path / "not-drawn.png")
+    assert run(capsys, "digits", "--rng", "1", "--plot", other) == (0, "", "")  # nothing claimed when not written
 
 
 def test_verbose_prints_the_example_results(
@@ -535,6 +539,30 @@ def fake_bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_bench_path_is_beside_the_package() -> None:
     assert cli.bench_path() == ROOT / "benchmarks" / "bench.py"
+
+
+@pytest.mark.parametrize("pyproject", [None, '[project]\nname = "other"\n'])
+def test_bench_path_outside_a_source_checkout_is_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pyproject: str | None
+) -> None:
+    import minigrad
+
+    (tmp_path / "minigrad").mkdir()
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "bench.py").write_text("def main(argv):\n    return 0\n")
+    if pyproject is not None:
+        (tmp_path / "pyproject.toml").write_text(pyproject)
+    monkeypatch.setattr(minigrad, "__file__", str(tmp_path / "minigrad" / "__init__.py"))
+    assert cli.bench_path() is None
+
+
+def test_bench_in_an_installed_wheel_exits_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "bench_path", lambda: None)
+    status, out, err = run(capsys, "bench")
+    assert (status, out) == (2, "")
+    assert_one_line_error(err, "not a source checkout", "python benchmarks/bench.py --quick")
 
 
 @pytest.mark.parametrize(
