@@ -96,16 +96,15 @@ class Sequential(Module):
 
     def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
         """Back-propagate *grad_output* through the layers in reverse; return ``dL/dx`` or None."""
-        g: NDArray[Any] | None = grad_output
-        last = len(self._layers) - 1
-        for i in range(last, -1, -1):
-            assert g is not None  # every layer but the first is asked for its input gradient
-            g = self._layers[i].backward(g, need_input_grad=need_input_grad or i > 0)
-            if g is None and i > 0:
+        if not self._layers:
+            return grad_output if need_input_grad else None
+        g = grad_output
+        for i in range(len(self._layers) - 1, 0, -1):
+            grad_input = self._layers[i].backward(g)  # layers after the first always pass a gradient on
+            if grad_input is None:
                 raise RuntimeError(f"layer {i} ({type(self._layers[i]).__name__}).backward returned None")
-        if not need_input_grad:
-            return None
-        return g
+            g = grad_input
+        return self._layers[0].backward(g, need_input_grad=need_input_grad)
 
     def __repr__(self) -> str:
         if not self._layers:

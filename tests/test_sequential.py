@@ -161,3 +161,14 @@ def test_empty_sequential_is_the_identity() -> None:
     assert model(x) is x
     assert model.backward(x) is x
     assert model.parameters() == [] and len(model) == 0 and repr(model) == "Sequential()"
+
+
+def test_a_middle_layer_that_returns_no_input_gradient_is_an_error() -> None:
+    class NoGrad(Recorder):
+        def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
+            return None
+
+    model = mg.Sequential(mg.Linear(2, 2, rng=0), NoGrad())
+    model(np.ones((1, 2)))
+    with pytest.raises(RuntimeError, match="layer 1"):
+        model.backward(np.ones((1, 2)))
