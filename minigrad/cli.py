@@ -96,7 +96,8 @@ def _positive_float(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
     if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+        rounded = ", which rounds to 0.0" if value == 0 and any(c in "123456789" for c in text.split("e")[0]) else ""
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}{rounded}")
     return value
 
 
