@@ -174,9 +174,7 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
         if self.monitor not in logs:
             hint = " (pass validation_data to fit)" if self.monitor.startswith("val_") else ""
-            raise KeyError(
-                f"EarlyStopping monitors {self.monitor!r}, but fit's logs hold only {sorted(logs)}{hint}"
-            )
+            raise KeyError(f"EarlyStopping monitors {self.monitor!r}, but fit's logs hold only {sorted(logs)}{hint}")
         value = float(logs[self.monitor])
         if self._improved(value):
             self.best = value

@@ -139,7 +139,7 @@ def fit(
         callbacks: :class:`Callback` objects (such as
             :class:`~minigrad.EarlyStopping`) or functions ``f(epoch, logs)``,
             called after every epoch; one returning True stops training.
-        verbose: 0 shows nothing; 1 shows a :class:`~minigrad.progress.Progress`
+        verbose: 0 (or False) shows nothing; 1 (or True) shows a :class:`~minigrad.progress.Progress`
             display on ``sys.stdout`` (in place on a terminal, one line per
             epoch otherwise).
         validation_data: ``(X_val, y_val)``, checked like ``(X, y)`` before any
@@ -200,7 +200,7 @@ def fit(
         _check_int("batch_size", batch_size)
     if tol is not None and (isinstance(tol, bool) or not math.isfinite(tol) or tol < 0):
         raise ValueError(f"tol must be None or a finite number >= 0, got {tol!r}")
-    if isinstance(verbose, bool) or not isinstance(verbose, (int, np.integer)) or verbose < 0:
+    if not isinstance(verbose, (int, np.integer)) or verbose < 0:  # bool is an int: False = 0, True = 1
         raise ValueError(f"verbose must be 0 (quiet) or 1 (progress), got {verbose!r}")
     if scheduler is not None and not callable(getattr(scheduler, "step", None)):
         raise TypeError(f"scheduler must have a step() method, got {type(scheduler).__name__}")
@@ -285,8 +285,9 @@ def _check_validation(
             f"validation_data must be a pair (X_val, y_val), got {type(validation_data).__name__}"
             + (f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else "")
         )
-    Xv, yv = check_data(model, validation_data[0], validation_data[1], class_targets=class_targets,
-                        names=("X_val", "y_val"))
+    Xv, yv = check_data(
+        model, validation_data[0], validation_data[1], class_targets=class_targets, names=("X_val", "y_val")
+    )
     if Xv.shape[1:] != Xa.shape[1:]:
         raise ValueError(f"X_val has {Xv.shape[1]} features but X has {Xa.shape[1]}: shapes {Xv.shape} and {Xa.shape}")
     if yv.shape[1:] != ya.shape[1:]:

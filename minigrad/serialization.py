@@ -129,7 +129,8 @@ def _write_atomically(target: Path, arrays: Mapping[str, NDArray[Any]]) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            payload: dict[str, Any] = dict(arrays)  # every value a numeric or unicode array: nothing to pickle
+            np.savez(f, **payload)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
@@ -211,7 +212,7 @@ def _read(path: Path) -> dict[str, NDArray[Any]]:
     try:
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):  # pragma: no cover - the header was checked
-            raise ValueError("not a .npz archive")
+            raise ValueError("not a .npz archive")  # noqa: TRY004 - bad file contents, not a bad argument
         with loaded as npz:
             return {key: npz[key] for key in npz.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, UnicodeDecodeError) as exc:
@@ -235,7 +236,7 @@ def _check_header(path: Path, contents: Mapping[str, NDArray[Any]]) -> dict[str,
             raise ValueError("missing")
         meta = json.loads(str(raw))
         if not isinstance(meta, dict) or not isinstance(meta.get("parameters"), list):
-            raise ValueError("no parameter list")
+            raise ValueError("no parameter list")  # noqa: TRY004 - bad file contents
     except ValueError as exc:
         raise ValueError(f"{path} has a damaged {_META_KEY!r} entry: {exc}") from None
     return meta
@@ -263,7 +264,9 @@ def _check_signature(path: Path, model: Module, meta: Mapping[str, Any], content
                 problems.append(f"{name!r}: file {fs} {fd}, model {shape} {dtype}")
         if not problems:
             problems.append(f"the parameters are in a different order: file {[n for n, _, _ in saved]}")
-        raise ValueError(f"{path} holds a different architecture from the {type(model).__name__}: " + "; ".join(problems))
+        raise ValueError(
+            f"{path} holds a different architecture from the {type(model).__name__}: " + "; ".join(problems)
+        )
     for name, shape, dtype in own:
         array = contents.get(_PARAM + name)
         if array is None or array.shape != shape or str(array.dtype) != dtype:
@@ -279,7 +282,9 @@ def _optimizer_state(
 ) -> dict[str, Any]:
     saved = meta.get("optimizer")
     if not isinstance(saved, dict):
-        raise ValueError(f"{path} holds no optimizer state (save it with save(model, path, optimizer=...))")
+        raise ValueError(  # noqa: TRY004 - bad file contents, not a bad argument
+            f"{path} holds no optimizer state (save it with save(model, path, optimizer=...))"
+        )
     if saved.get("class") != type(optimizer).__name__:
         raise ValueError(f"{path} holds the state of a {saved.get('class')}, not of a {type(optimizer).__name__}")
     try:

@@ -22,18 +22,18 @@ def naive_accuracy(scores: Array, labels: NDArray[np.int64]) -> float:
         for c in range(len(row)):
             if row[c] > row[best]:
                 best = c
-        correct += best == label
+        correct += int(best == label)
     return correct / len(labels)
 
 
 def naive_r2(pred: Array, target: Array) -> float:
-    scores = []
+    scores: list[float] = []
     for j in range(target.shape[1]):
         t, p = target[:, j], pred[:, j]
         mean = sum(t) / len(t)
         ss_res = sum((ti - pi) ** 2 for ti, pi in zip(t, p, strict=True))
         ss_tot = sum((ti - mean) ** 2 for ti in t)
-        scores.append(1 - ss_res / ss_tot)
+        scores.append(float(1 - ss_res / ss_tot))
     return sum(scores) / len(scores)
 
 

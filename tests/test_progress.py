@@ -27,8 +27,19 @@ class Clock:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0.0, "0.0s"), (0.04, "0.0s"), (9.96, "10.0s"), (59.9, "59.9s"), (60, "1:00"), (187.9, "3:07"),
-     (3599.99, "59:59"), (3600, "1:00:00"), (3723, "1:02:03"), (-1, "?"), (float("inf"), "?")],
+    [
+        (0.0, "0.0s"),
+        (0.04, "0.0s"),
+        (9.96, "10.0s"),
+        (59.9, "59.9s"),
+        (60, "1:00"),
+        (187.9, "3:07"),
+        (3599.99, "59:59"),
+        (3600, "1:00:00"),
+        (3723, "1:02:03"),
+        (-1, "?"),
+        (float("inf"), "?"),
+    ],
 )
 def test_format_duration(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
@@ -109,8 +120,10 @@ def test_a_stream_whose_isatty_fails_counts_as_plain() -> None:
     assert out.getvalue().endswith("\n") and "\r" not in out.getvalue()
 
 
-@pytest.mark.parametrize(("kwargs"), [{"epochs": 0}, {"epochs": True}, {"epochs": 2, "min_interval": -1.0},
-                                      {"epochs": 2, "min_interval": float("nan")}])
+@pytest.mark.parametrize(
+    ("kwargs"),
+    [{"epochs": 0}, {"epochs": True}, {"epochs": 2, "min_interval": -1.0}, {"epochs": 2, "min_interval": float("nan")}],
+)
 def test_bad_arguments_raise(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         Progress(**kwargs)

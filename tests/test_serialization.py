@@ -22,8 +22,9 @@ Array = NDArray[np.float64]
 
 
 def mlp(seed: int = 0, hidden: int = 4, dtype: Any = np.float64) -> mg.Sequential:
-    return mg.Sequential(mg.Linear(3, hidden, rng=seed, dtype=dtype), mg.ReLU(),
-                         mg.Linear(hidden, 2, rng=seed + 1, dtype=dtype))
+    return mg.Sequential(
+        mg.Linear(3, hidden, rng=seed, dtype=dtype), mg.ReLU(), mg.Linear(hidden, 2, rng=seed + 1, dtype=dtype)
+    )
 
 
 def assert_same(a: mg.Module, b: mg.Module) -> None:
@@ -34,14 +35,14 @@ def assert_same(a: mg.Module, b: mg.Module) -> None:
         assert sa[name].dtype == sb[name].dtype
 
 
-def unchanged_after(model: mg.Module, action: Any) -> None:
+def unchanged_after(model: mg.Module, action: Any) -> Any:
     """Run *action*, expecting ValueError, and check the model is exactly as before."""
     before = model.state_dict()
     with pytest.raises(ValueError) as info:
         action()
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[name])
-    return info  # type: ignore[return-value]
+    return info
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -61,9 +62,13 @@ def test_file_is_a_plain_npz_without_pickles(tmp_path: Path) -> None:
     assert str(files["minigrad.format"]) == "minigrad.params"
     assert int(files["minigrad.version"]) == 1
     meta = json.loads(str(files["minigrad.meta"]))
-    assert meta["parameters"] == [["0.weight", [4, 3], "float64"], ["0.bias", [4], "float64"],
-                                  ["2.weight", [2, 4], "float64"], ["2.bias", [2], "float64"]]
-    np.testing.assert_array_equal(files["param:2.weight"], model[2].weight.data)  # type: ignore[union-attr]
+    assert meta["parameters"] == [
+        ["0.weight", [4, 3], "float64"],
+        ["0.bias", [4], "float64"],
+        ["2.weight", [2, 4], "float64"],
+        ["2.bias", [2], "float64"],
+    ]
+    np.testing.assert_array_equal(files["param:2.weight"], model[2].weight.data)  # type: ignore[attr-defined]
     assert all(a.dtype != object for a in files.values())
 
 
@@ -78,9 +83,17 @@ def test_save_replaces_atomically_and_leaves_no_temporary_file(tmp_path: Path, m
     mg.save(old, target)
     calls: list[str] = []
     real_fsync, real_replace = os.fsync, os.replace
-    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd))[1])
-    monkeypatch.setattr(os, "replace", lambda a, b: (calls.append(f"replace {Path(a).parent == Path(b).parent}"),
-                                                     real_replace(a, b))[1])
+
+    def fsync(fd: int) -> None:
+        calls.append("fsync")
+        real_fsync(fd)
+
+    def replace(a: Any, b: Any) -> None:
+        calls.append(f"replace {Path(a).parent == Path(b).parent}")
+        real_replace(a, b)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
     mg.save(new, target)
     assert calls[:2] == ["fsync", "replace True"]  # data on disk before the rename, in the same directory
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
@@ -113,8 +126,10 @@ def test_failed_write_keeps_the_old_file_and_removes_the_temporary(tmp_path: Pat
         (lambda: mlp(hidden=5), r"'0.weight': file \(4, 3\) float64, model \(5, 3\) float64"),
         (lambda: mlp(dtype=np.float32), "float32"),
         (lambda: mg.Linear(3, 2, rng=0), "missing in the file"),
-        (lambda: mg.Sequential(mg.Linear(3, 4, rng=0), mg.ReLU(), mg.Linear(4, 2, bias=False, rng=1)),
-         "not in the model"),
+        (
+            lambda: mg.Sequential(mg.Linear(3, 4, rng=0), mg.ReLU(), mg.Linear(4, 2, bias=False, rng=1)),
+            "not in the model",
+        ),
     ],
 )
 def test_wrong_architecture_raises_and_leaves_the_model_untouched(tmp_path: Path, other: Any, message: str) -> None:
@@ -249,4 +264,6 @@ def test_the_archive_is_a_zip_with_npy_members(tmp_path: Path) -> None:
 
 def test_signature_lists_names_shapes_and_dtypes() -> None:
     assert serialization.signature(mg.Linear(2, 3, dtype=np.float32, rng=0)) == [
-        ("weight", (3, 2), "float32"), ("bias", (3,), "float32")]
+        ("weight", (3, 2), "float32"),
+        ("bias", (3,), "float32"),
+    ]
