@@ -9,7 +9,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pytest
@@ -182,27 +182,36 @@ def test_bool_data_is_converted() -> None:
     assert model.weight.data.dtype == np.float64
 
 
+FLAGS = ("c_contiguous", "f_contiguous", "writeable", "owndata", "aligned")
+
+
 def snapshot(a: np.ndarray) -> tuple[Array, np.dtype[Any], dict[str, bool], tuple[int, ...]]:
-    flags = {k: bool(a.flags[k]) for k in ("C_CONTIGUOUS", "F_CONTIGUOUS", "WRITEABLE", "OWNDATA", "ALIGNED")}
+    flags = {k: bool(getattr(a.flags, k)) for k in FLAGS}
     return a.copy(), a.dtype, flags, a.strides
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("batch_size", [None, 2])
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_caller_arrays_are_never_modified(dtype: Any, batch_size: int | None, order: str) -> None:
-    X, y = data(n=6, fin=3, fout=2)
-    X, y = np.asarray(X, order=order), np.asarray(y, order=order)
+def test_caller_arrays_are_never_modified(dtype: Any, batch_size: int | None, order: Literal["C", "F"]) -> None:
+    X64, y64 = data(n=6, fin=3, fout=2)
+    X, y = np.array(X64, dtype=dtype, order=order), np.array(y64, dtype=dtype, order=order)
     for model_dtype in (np.float64, np.float32):
         X_before, y_before = snapshot(X), snapshot(y)
         model = mg.Linear(3, 2, dtype=model_dtype, rng=0)
-        fit(model, X, y, batch_size=batch_size, rng=0,
-            optimizer=mg.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1))
+        fit(
+            model,
+            X,
+            y,
+            batch_size=batch_size,
+            rng=0,
+            optimizer=mg.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1),
+        )
         for arr, before in ((X, X_before), (y, y_before)):
             values, dt, flags, strides = before
             np.testing.assert_array_equal(arr, values)
             assert arr.dtype == dt
-            assert {k: bool(arr.flags[k]) for k in flags} == flags
+            assert {k: bool(getattr(arr.flags, k)) for k in FLAGS} == flags
             assert arr.strides == strides
 
 
@@ -254,8 +263,14 @@ def test_the_seed_with_alpha_1_diverges_cleanly() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any RuntimeWarning (overflow, invalid value) fails the test
         with pytest.raises(mg.DivergenceError) as info:
-            fit(model, [[BUDGET]], [GROSS], optimizer=mg.SGD(model.parameters(), lr=1 / 2), epochs=1000,
-                callbacks=[lambda e, logs: seen.append(float(model.weight.data[0, 0]))])
+            fit(
+                model,
+                [[BUDGET]],
+                [GROSS],
+                optimizer=mg.SGD(model.parameters(), lr=1 / 2),
+                epochs=1000,
+                callbacks=[lambda e, logs: seen.append(float(model.weight.data[0, 0]))],
+            )
     err = info.value
     assert isinstance(err, ArithmeticError)
     assert err.epoch == epoch

@@ -47,9 +47,7 @@ def test_full_batch_converges_to_lstsq(bias: bool) -> None:
     hessian = 2 * A.T @ A / (n * fout)
     lr = 1 / np.linalg.eigvalsh(hessian).max()
     model = mg.Linear(fin, fout, bias=bias, rng=0)
-    history = mg.fit(
-        model, X, y, loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=lr), epochs=500
-    )
+    history = mg.fit(model, X, y, loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=lr), epochs=500)
     got = model.weight.data.T
     if bias:
         assert model.bias is not None
@@ -58,7 +56,7 @@ def test_full_batch_converges_to_lstsq(bias: bool) -> None:
     assert rel <= 1e-8, f"relative error {rel:.3g}"
     assert history.stop_reason == "epochs" and history.epochs == 500
     # Gradient descent with step 1/L on a convex quadratic never increases the loss (up to rounding).
-    assert all(b <= a * (1 + 1e-12) for a, b in zip(history.loss, history.loss[1:]))
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(history.loss, history.loss[1:], strict=False))
 
 
 def test_momentum_minibatches_also_reach_lstsq() -> None:
@@ -86,8 +84,14 @@ def test_batch_size_1_without_shuffle_is_the_per_sample_loop(fout: int) -> None:
     b = model.bias.data.copy()
     lr, epochs = 0.05, 4
     history = mg.fit(
-        model, X, y, loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=lr),
-        epochs=epochs, batch_size=1, shuffle=False,
+        model,
+        X,
+        y,
+        loss=mg.MSELoss(),
+        optimizer=mg.SGD(model.parameters(), lr=lr),
+        epochs=epochs,
+        batch_size=1,
+        shuffle=False,
     )
     # The hand-written loop: one sample at a time, in order, the mean over its fout outputs.
     losses = []
@@ -142,8 +146,16 @@ def test_last_partial_batch_is_kept() -> None:
         return original_forward(x)
 
     model.forward = forward  # type: ignore[method-assign]
-    mg.fit(model, X, y, loss=mg.MSELoss(), optimizer=CountingSGD(model.parameters(), lr=0.01),
-           epochs=2, batch_size=4, shuffle=False)
+    mg.fit(
+        model,
+        X,
+        y,
+        loss=mg.MSELoss(),
+        optimizer=CountingSGD(model.parameters(), lr=0.01),
+        epochs=2,
+        batch_size=4,
+        shuffle=False,
+    )
     assert seen == [4, 4, 2, 4, 4, 2]
     assert len(steps) == 6
 
@@ -154,8 +166,17 @@ def test_last_partial_batch_is_kept() -> None:
 def shuffled_fit(rng: Any, seed_model: int = 0) -> dict[str, Array]:
     X, y = regression(n=30, fin=3, fout=2, seed=8)
     model = mg.Linear(3, 2, rng=seed_model)
-    mg.fit(model, X, y, loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=0.02),
-           epochs=3, batch_size=4, shuffle=True, rng=rng)
+    mg.fit(
+        model,
+        X,
+        y,
+        loss=mg.MSELoss(),
+        optimizer=mg.SGD(model.parameters(), lr=0.02),
+        epochs=3,
+        batch_size=4,
+        shuffle=True,
+        rng=rng,
+    )
     return weights(model)
 
 
@@ -172,8 +193,16 @@ def test_different_seeds_differ() -> None:
 def test_shuffle_changes_the_order() -> None:
     X, y = regression(n=30, fin=3, fout=2, seed=8)
     model = mg.Linear(3, 2, rng=0)
-    mg.fit(model, X, y, loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=0.02),
-           epochs=3, batch_size=4, shuffle=False)
+    mg.fit(
+        model,
+        X,
+        y,
+        loss=mg.MSELoss(),
+        optimizer=mg.SGD(model.parameters(), lr=0.02),
+        epochs=3,
+        batch_size=4,
+        shuffle=False,
+    )
     assert not np.array_equal(weights(model)["weight"], shuffled_fit(11)["weight"])
 
 
@@ -219,7 +248,13 @@ def test_tol_stops_at_the_first_loss_below_it_without_updating() -> None:
     model = mg.Linear(2, 1, rng=0)
     snapshots: list[dict[str, Array]] = []
     history = mg.fit(
-        model, X, y, loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=0.1), epochs=30, tol=tol,
+        model,
+        X,
+        y,
+        loss=mg.MSELoss(),
+        optimizer=mg.SGD(model.parameters(), lr=0.1),
+        epochs=30,
+        tol=tol,
         callbacks=[lambda epoch, logs: snapshots.append(weights(model))],
     )
     assert history.epochs == 10
@@ -233,8 +268,15 @@ def test_tol_stops_at_the_first_loss_below_it_without_updating() -> None:
 def test_tol_already_met_makes_no_update() -> None:
     model = mg.Linear(1, 1, bias=False)
     model.weight.data[...] = 2.0
-    history = mg.fit(model, [[1.0], [2.0]], [[2.0], [4.0]], loss=mg.MSELoss(),
-                     optimizer=mg.SGD(model.parameters(), lr=0.1), epochs=5, tol=0.0)
+    history = mg.fit(
+        model,
+        [[1.0], [2.0]],
+        [[2.0], [4.0]],
+        loss=mg.MSELoss(),
+        optimizer=mg.SGD(model.parameters(), lr=0.1),
+        epochs=5,
+        tol=0.0,
+    )
     assert history.loss == [0.0] and history.stop_reason == "tol"
     assert model.weight.data[0, 0] == 2.0
 
@@ -243,16 +285,24 @@ def test_tol_already_met_makes_no_update() -> None:
 def test_invalid_tol_raises(tol: float) -> None:
     model = mg.Linear(1, 1)
     with pytest.raises(ValueError, match="tol"):
-        mg.fit(model, [[1.0]], [1.0], loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=0.1),
-               epochs=1, tol=tol)
+        mg.fit(
+            model, [[1.0]], [1.0], loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=0.1), epochs=1, tol=tol
+        )
 
 
 @pytest.mark.parametrize(("epochs", "batch_size"), [(0, None), (-1, None), (1.5, None), (1, 0), (1, -2)])
 def test_invalid_epochs_and_batch_size_raise(epochs: Any, batch_size: Any) -> None:
     model = mg.Linear(1, 1)
     with pytest.raises(ValueError):
-        mg.fit(model, [[1.0]], [1.0], loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=0.1),
-               epochs=epochs, batch_size=batch_size)
+        mg.fit(
+            model,
+            [[1.0]],
+            [1.0],
+            loss=mg.MSELoss(),
+            optimizer=mg.SGD(model.parameters(), lr=0.1),
+            epochs=epochs,
+            batch_size=batch_size,
+        )
 
 
 # -- callbacks --------------------------------------------------------------------------------
@@ -267,8 +317,9 @@ def test_function_callback_can_stop_training() -> None:
         calls.append((epoch, logs["loss"]))
         return epoch == 3
 
-    history = mg.fit(model, X, y, loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=0.1),
-                     epochs=50, callbacks=[stop_at_3])
+    history = mg.fit(
+        model, X, y, loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=0.1), epochs=50, callbacks=[stop_at_3]
+    )
     assert history.epochs == 3 and history.stop_reason == "callback"
     assert calls == list(zip([1, 2, 3], history.loss, strict=True))
 
@@ -293,8 +344,15 @@ def test_callback_class_hooks_run_in_order_and_can_stop() -> None:
         def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
             events.append(("other", epoch))
 
-    history = mg.fit(model, X, y, loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=0.1),
-                     epochs=50, callbacks=[Recorder(), Other()])
+    history = mg.fit(
+        model,
+        X,
+        y,
+        loss=mg.MSELoss(),
+        optimizer=mg.SGD(model.parameters(), lr=0.1),
+        epochs=50,
+        callbacks=[Recorder(), Other()],
+    )
     assert history.epochs == 4 and history.stop_reason == "callback"
     assert events[0] == ("begin", model)
     assert events[-1] == ("end", history)
@@ -307,8 +365,15 @@ def test_callback_class_hooks_run_in_order_and_can_stop() -> None:
 
 def test_verbose_prints_progress(capsys: pytest.CaptureFixture[str]) -> None:
     model = mg.Linear(1, 1, rng=0)
-    mg.fit(model, [[1.0], [2.0]], [1.0, 2.0], loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=0.1),
-           epochs=2, verbose=1)
+    mg.fit(
+        model,
+        [[1.0], [2.0]],
+        [1.0, 2.0],
+        loss=mg.MSELoss(),
+        optimizer=mg.SGD(model.parameters(), lr=0.1),
+        epochs=2,
+        verbose=1,
+    )
     captured = capsys.readouterr()
     assert "loss" in captured.out + captured.err
 
@@ -322,8 +387,15 @@ def test_quiet_by_default(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bad_callback_raises_type_error() -> None:
     model = mg.Linear(1, 1, rng=0)
     with pytest.raises(TypeError, match="callbacks"):
-        mg.fit(model, [[1.0]], [1.0], loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=0.1),
-               epochs=1, callbacks=[42])  # type: ignore[list-item]
+        mg.fit(
+            model,
+            [[1.0]],
+            [1.0],
+            loss=mg.MSELoss(),
+            optimizer=mg.SGD(model.parameters(), lr=0.1),
+            epochs=1,
+            callbacks=[42],  # type: ignore[list-item]
+        )
 
 
 # -- the epoch loss with mini-batches ----------------------------------------------------------
@@ -335,6 +407,15 @@ def test_minibatch_epoch_loss_is_the_whole_data_loss_when_nothing_moves(reductio
     X, y = regression(n=8, fin=2, fout=2, seed=15)
     model = mg.Linear(2, 2, rng=0)
     expected = mg.MSELoss(reduction=reduction)(model(X), y)
-    history = mg.fit(model, X, y, loss=mg.MSELoss(reduction=reduction), optimizer=mg.SGD(model.parameters(), lr=0.0),
-                     epochs=2, batch_size=3, shuffle=True, rng=0)
+    history = mg.fit(
+        model,
+        X,
+        y,
+        loss=mg.MSELoss(reduction=reduction),
+        optimizer=mg.SGD(model.parameters(), lr=0.0),
+        epochs=2,
+        batch_size=3,
+        shuffle=True,
+        rng=0,
+    )
     assert history.loss == pytest.approx([expected, expected], rel=1e-14)

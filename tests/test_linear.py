@@ -280,9 +280,7 @@ def test_float32_is_kept_end_to_end() -> None:
     opt.step()
     opt.step()
     assert layer.weight.data.dtype == np.float32 and layer.bias.data.dtype == np.float32
-    history = mg.fit(
-        layer, X, np.ones((4, 2)), loss=mg.MSELoss(), optimizer=opt, epochs=3, batch_size=2, rng=0
-    )
+    history = mg.fit(layer, X, np.ones((4, 2)), loss=mg.MSELoss(), optimizer=opt, epochs=3, batch_size=2, rng=0)
     assert layer.weight.data.dtype == np.float32 and layer.bias.data.dtype == np.float32
     assert all(isinstance(v, float) for v in history.loss)
     for state in opt.state:

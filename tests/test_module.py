@@ -87,8 +87,14 @@ def test_state_dict_returns_copies() -> None:
     np.testing.assert_array_equal(model.weight.data, before)
     snapshot = {k: v.copy() for k, v in model.state_dict().items()}
     saved = model.state_dict()
-    mg.fit(model, np.ones((3, 2)), np.zeros((3, 2)), loss=mg.MSELoss(),
-           optimizer=mg.SGD(model.parameters(), lr=0.1), epochs=2)
+    mg.fit(
+        model,
+        np.ones((3, 2)),
+        np.zeros((3, 2)),
+        loss=mg.MSELoss(),
+        optimizer=mg.SGD(model.parameters(), lr=0.1),
+        epochs=2,
+    )
     assert not np.array_equal(model.weight.data, snapshot["weight"])  # training moved the model ...
     for name in snapshot:  # ... but not the saved state
         np.testing.assert_array_equal(saved[name], snapshot[name])
@@ -173,11 +179,11 @@ def test_load_state_dict_is_all_or_nothing(change: str, error: type[Exception]) 
 
 def test_load_state_dict_messages_name_the_problem() -> None:
     model = TwoLayer()
-    with pytest.raises(KeyError, match="second.bias"):
+    with pytest.raises(KeyError, match=r"second\.bias"):
         model.load_state_dict(broken("missing"))
-    with pytest.raises(KeyError, match="third.weight"):
+    with pytest.raises(KeyError, match=r"third\.weight"):
         model.load_state_dict(broken("unexpected"))
-    with pytest.raises(ValueError, match=r"second.bias.*\(2,\).*\(3,\)"):
+    with pytest.raises(ValueError, match=r"second\.bias.*\(2,\).*\(3,\)"):
         model.load_state_dict(broken("shape"))
 
 

@@ -150,9 +150,7 @@ def test_final_weight_predicts_the_gross_exactly() -> None:
 
 
 def test_python_m_minigrad_prints_the_seeds_trace() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "minigrad"], capture_output=True, text=True, check=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-m", "minigrad"], capture_output=True, text=True, check=True, timeout=60)
     lines = result.stdout.splitlines()
     assert lines[:3] == SEED_HEAD
     assert lines[-3:] == SEED_TAIL
@@ -164,9 +162,7 @@ def test_python_m_minigrad_prints_the_seeds_trace() -> None:
 
 def test_trace_lines_match_the_reference_weights() -> None:
     """Every printed weight is the reference weight, in the seed's number format."""
-    result = subprocess.run(
-        [sys.executable, "-m", "minigrad"], capture_output=True, text=True, check=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-m", "minigrad"], capture_output=True, text=True, check=True, timeout=60)
     printed = [line.split(",")[0].removeprefix("weight: ") for line in result.stdout.splitlines()[:-1]]
     assert [float(v) for v in printed] == reference_weights()
 

@@ -6,7 +6,7 @@ The rule (PyTorch's docs), for each parameter θ with gradient g_t at step t::
     b_t <- g_t                                      if momentum μ != 0 and t = 1
     b_t <- μ b_{t-1} + (1 - τ) g_t                  if momentum μ != 0 and t > 1
     g_t <- g_t + μ b_t  (nesterov)  or  b_t         if momentum μ != 0
-    θ_t <- θ_{t-1} - γ g_t
+    θ_t <- θ_{t-1} - lr g_t
 """
 
 from __future__ import annotations
@@ -84,7 +84,13 @@ def valid_options() -> list[dict[str, Any]]:
         if nesterov and (momentum == 0 or dampening != 0):
             continue
         out.append(
-            {"lr": 0.1, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay, "nesterov": nesterov}
+            {
+                "lr": 0.1,
+                "momentum": momentum,
+                "dampening": dampening,
+                "weight_decay": weight_decay,
+                "nesterov": nesterov,
+            }
         )
     return out
 
@@ -126,8 +132,8 @@ def test_drawn_hyperparameters_match_the_reference(
     if nesterov:
         dampening = 0.0
         momentum = max(momentum, 0.1)
-    options = {"lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay}
-    options["nesterov"] = nesterov
+    options: dict[str, Any] = {"lr": lr, "momentum": momentum, "dampening": dampening}
+    options.update(weight_decay=weight_decay, nesterov=nesterov)
     thetas, grads = problem(seed, steps=4)
     got, _ = run_minigrad(thetas, grads, **options)
     want = reference_sgd(thetas, grads, **options)
