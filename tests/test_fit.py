@@ -128,6 +128,27 @@ def test_full_batch_is_the_manual_loop() -> None:
     assert_same_weights(weights(a), weights(b))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.int64])
+def test_full_batch_never_copies_X_per_epoch(dtype: Any) -> None:
+    """One step an epoch on X itself (or, for data that needs converting, on one conversion made once)."""
+    X, y = regression(n=10, fin=2, fout=1, seed=7)
+    X = (10 * X).astype(dtype)
+    model = mg.Linear(2, 1, rng=0)
+    seen: list[Any] = []
+    original_forward = model.forward
+
+    def forward(x: Any) -> Array:
+        seen.append(x)
+        return original_forward(x)
+
+    model.forward = forward  # type: ignore[method-assign]
+    mg.fit(model, X, y, loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=1e-4), epochs=4)
+    assert len(seen) == 4  # one step an epoch
+    assert all(x is seen[0] for x in seen)
+    if dtype == np.float64:
+        assert seen[0] is X
+
+
 def test_last_partial_batch_is_kept() -> None:
     X, y = regression(n=10, fin=2, fout=1, seed=7)
     steps: list[int] = []
