@@ -59,7 +59,11 @@ class FunctionCallback(Callback):
 
 
 class PrintLoss(Callback):
-    """Print one line per epoch: the epoch number and the training loss.
+    """Print one line per epoch: the epoch number, the training loss and the validation numbers.
+
+    Every number in ``logs`` is shown except ``"converged"``, ``"lr"`` and
+    ``"time"`` (so the output of a seeded run is the same every time); for a
+    display with elapsed and remaining time use :class:`~minigrad.Progress`.
 
     Example:
         >>> import io
@@ -73,7 +77,7 @@ class PrintLoss(Callback):
         self.stream = stream
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
-        extra = "".join(f", {k} {v:.6g}" for k, v in logs.items() if k not in ("loss", "converged"))
+        extra = "".join(f", {k} {v:.6g}" for k, v in logs.items() if k not in ("loss", "converged", "lr", "time"))
         print(f"epoch {epoch}: loss {logs['loss']:.6g}{extra}", file=self.stream or sys.stdout)
         return None
 

@@ -264,10 +264,21 @@ def fit(
                     break
         except KeyboardInterrupt:
             trainer.undo_unfinished_step()
+            _close_progress(cbs)
+            raise
+        except BaseException:
+            _close_progress(cbs)
             raise
     for cb in cbs:
         cb.on_train_end(history)
     return history
+
+
+def _close_progress(cbs: list[Callback]) -> None:
+    """End a progress line left open on a terminal, so an error message starts on a line of its own."""
+    for cb in cbs:
+        if isinstance(cb, Progress):
+            cb.close()
 
 
 def _check_validation(

@@ -71,7 +71,9 @@ class Module:
             return self.forward(x)
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
-        xa = _array.as_float_array(x, self.dtype, "x")
+        # An array is sliced as it is and each block converted by forward, so a
+        # dtype conversion never copies all of x at once; other inputs are converted here.
+        xa = x if isinstance(x, np.ndarray) else _array.as_float_array(x, self.dtype, "x")
         if xa.ndim == 0:
             raise ValueError("predict needs an input with a leading sample axis, got a scalar")
         n = xa.shape[0]

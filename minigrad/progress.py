@@ -153,6 +153,10 @@ class Progress(Callback):
         self._pending = None
 
     def on_train_end(self, history: History) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Show the last epoch if a redraw was skipped and end the terminal line (fit calls it on errors too)."""
         if self._pending is not None:
             self._draw(self._pending)
         if self._width:

@@ -525,3 +525,25 @@ def test_predict_checks_each_block_has_one_row_per_input() -> None:
 
     with pytest.raises(ValueError, match="one output row per input row"):
         Broken().predict(np.ones((4, 2)), batch_size=2)
+
+
+def test_predict_converts_block_by_block_never_all_of_x() -> None:
+    model = mg.Linear(3, 1, dtype=np.float32, rng=0)
+    X = np.random.default_rng(0).normal(size=(100_000, 3))  # float64, 2.4 MB; a float32 copy would be 1.2 MB
+    tracemalloc.start()
+    try:
+        out = model.predict(X, batch_size=1000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, X.astype(np.float32) @ model.weight.data.T + model.bias.data, atol=1e-6)  # type: ignore[union-attr]
+    assert peak < out.nbytes + X.nbytes // 4, f"peak {peak} bytes"
+
+
+def test_print_loss_shows_validation_numbers_but_not_time_or_lr(capsys: pytest.CaptureFixture[str]) -> None:
+    X, y = regression()
+    fit_linear(epochs=1, validation_data=(X[100:], y[100:]), callbacks=[mg.PrintLoss()])
+    line = capsys.readouterr().out
+    assert line.startswith("epoch 1: loss ") and ", val_loss " in line
+    assert "time" not in line and "lr" not in line

@@ -138,3 +138,15 @@ def test_fit_verbose_on_a_terminal_updates_in_place(monkeypatch: pytest.MonkeyPa
     text = out.getvalue()
     assert text.startswith("\repoch  1/50  loss ") and text.endswith("\n") and text.count("\n") == 1
     assert "\repoch 50/50  loss " in text
+
+
+def test_an_error_during_fit_ends_the_terminal_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = FakeTerminal()
+    monkeypatch.setattr("sys.stdout", out)
+    model = mg.Linear(1, 1, bias=False, rng=0)
+    # Epoch 1 is finite and its update makes the weight about 1e200, so the loss of epoch 2 overflows.
+    optimizer = mg.SGD(model.parameters(), lr=1.0)
+    with pytest.raises(mg.DivergenceError):
+        mg.fit(model, [[1e100]], [0.0], loss=mg.MSELoss(), optimizer=optimizer, epochs=5, verbose=1)
+    text = out.getvalue()
+    assert text.startswith("\repoch 1/5  loss ") and text.endswith("\n") and text.count("\n") == 1
