@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import tracemalloc
@@ -547,3 +548,113 @@ def test_print_loss_shows_validation_numbers_but_not_time_or_lr(capsys: pytest.C
     line = capsys.readouterr().out
     assert line.startswith("epoch 1: loss ") and ", val_loss " in line
     assert "time" not in line and "lr" not in line
+
+
+# -- more bad input, each refused before any update ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("y", "loss", "message"),
+    [
+        (np.zeros((6, 1)), mg.CrossEntropyLoss(), r"class indices of shape \(N,\).*y.ravel\(\)"),
+        (np.zeros((6, 1, 1)), mg.MSELoss(), "1-D .* or 2-D"),
+    ],
+)
+def test_target_shapes_are_checked(y: Array, loss: mg.Loss, message: str) -> None:
+    model = mlp(2, 3)
+    with pytest.raises(ValueError, match=message):
+        mg.fit(model, np.zeros((6, 2)), y, loss=loss, optimizer=mg.SGD(model.parameters(), lr=0.1), epochs=1)
+
+
+def test_model_outputs_must_match_validation_targets() -> None:
+    X, y = regression(n=10)
+    model = mg.Linear(3, 2, rng=0)
+    with pytest.raises(ValueError, match="the model predicts shape"):
+        mg.fit(
+            model,
+            X,
+            y,
+            loss=mg.MSELoss(),
+            optimizer=mg.SGD(model.parameters(), lr=0.1),
+            epochs=1,
+            validation_data=(X, y),
+        )
+
+
+def test_class_targets_need_two_dimensional_logits() -> None:
+    class FirstColumn(mg.Module):
+        def __init__(self) -> None:
+            self.layer = mg.Linear(2, 3, rng=0)
+
+        def forward(self, x: Any) -> Array:
+            return self.layer(x)[:, 0]
+
+    model = FirstColumn()
+    with pytest.raises(ValueError, match=r"outputs of shape \(N, C\)"):
+        mg.fit(
+            model,
+            np.zeros((4, 2)),
+            np.zeros(4),
+            loss=mg.CrossEntropyLoss(),
+            optimizer=mg.SGD(model.parameters(), lr=0.1),
+            epochs=1,
+        )
+
+
+def test_a_single_metric_name_may_be_a_string() -> None:
+    _, history = fit_linear(epochs=2, metrics="r2")
+    assert list(history.metrics) == ["r2"]
+
+
+def test_non_finite_predictions_raise_divergence_and_restore() -> None:
+    model = mg.Linear(1, 1, bias=False, rng=0)
+    model.weight.data[...] = 1e10
+    with pytest.raises(mg.DivergenceError, match="a prediction"):
+        mg.fit(
+            model,
+            [[1.0]],
+            [1e10],
+            loss=mg.MSELoss(),
+            optimizer=mg.SGD(model.parameters(), lr=0.0),
+            epochs=2,
+            validation_data=([[1e300]], [0.0]),
+        )
+    assert model.weight.data.item() == 1e10
+
+
+def test_keyboard_interrupt_in_a_callback_propagates_and_ends_the_progress_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Terminal()
+    monkeypatch.setattr("sys.stdout", out)
+
+    def interrupt(epoch: int, logs: dict[str, Any]) -> None:
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit_linear(epochs=5, verbose=1, callbacks=[interrupt])
+    assert out.getvalue().endswith("\n")
+
+
+def test_reprs_name_the_settings() -> None:
+    assert repr(EarlyStopping(patience=2)) == (
+        "EarlyStopping(monitor='val_loss', patience=2, min_delta=0.0, restore_best_weights=True, mode='min')"
+    )
+    assert repr(mg.Progress(3)) == "Progress(epochs=3, min_interval=0.1)"
+
+
+def test_predict_rejects_scalars_and_ragged_blocks() -> None:
+    with pytest.raises(ValueError, match="scalar"):
+        mg.Linear(1, 1, rng=0).predict(np.float64(1.0), batch_size=1)
+
+    class Ragged(mg.Module):
+        def forward(self, x: Any) -> Array:
+            return np.zeros((len(x), 1 + (len(x) == 1)))
+
+    with pytest.raises(ValueError, match="different shapes"):
+        Ragged().predict(np.zeros((3, 1)), batch_size=2)

@@ -267,3 +267,68 @@ def test_signature_lists_names_shapes_and_dtypes() -> None:
         ("weight", (3, 2), "float32"),
         ("bias", (3,), "float32"),
     ]
+
+
+def test_optimizer_state_that_needs_pickling_is_refused(tmp_path: Path) -> None:
+    model = mlp()
+    opt = mg.SGD(model.parameters(), lr=0.1)
+    opt.state[0]["note"] = "text"  # type: ignore[assignment]
+    with pytest.raises(ValueError, match="without pickling"):
+        mg.save(model, tmp_path / "m.npz", optimizer=opt)
+    assert not list(tmp_path.iterdir())
+
+
+def reordered(files: dict[str, Any]) -> None:
+    meta = json.loads(str(files["minigrad.meta"]))
+    meta["parameters"][0], meta["parameters"][1] = meta["parameters"][1], meta["parameters"][0]
+    files["minigrad.meta"] = np.array(json.dumps(meta))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda f: f.pop("minigrad.meta"), "damaged 'minigrad.meta'"),
+        (lambda f: f.update({"minigrad.meta": np.array("[]")}), "damaged 'minigrad.meta'"),
+        (lambda f: f.update({"minigrad.meta": np.array('{"parameters": [[1]]}')}), "damaged architecture"),
+        (reordered, "different order"),
+    ],
+)
+def test_damaged_metadata_is_named(tmp_path: Path, change: Any, message: str) -> None:
+    path = tmp_path / "m.npz"
+    mg.save(mlp(), path)
+    rewrite(path, change)
+    model = mlp(3)
+    info: Any = unchanged_after(model, lambda: mg.load(model, path))
+    assert info.match(message)
+
+
+def set_meta_optimizer(key: str, value: Any) -> Any:
+    def change(files: dict[str, Any]) -> None:
+        meta = json.loads(str(files["minigrad.meta"]))
+        meta["optimizer"][key] = value
+        files["minigrad.meta"] = np.array(json.dumps(meta))
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (set_meta_optimizer("scalars", [{}]), "state for 1 parameters"),
+        (set_meta_optimizer("hyperparameters", 3), "damaged optimizer state"),
+        (lambda f: f.update({"optim:9:exp_avg": np.ones(2)}), "stray optimizer array"),
+        (lambda f: f.update({"optim:0:exp_avg": np.full((4, 3), np.nan)}), "not finite"),
+    ],
+)
+def test_damaged_optimizer_state_is_named(tmp_path: Path, change: Any, message: str) -> None:
+    model = mlp()
+    opt = Adam(model.parameters(), lr=0.01)
+    train(model, opt, 1)
+    path = tmp_path / "m.npz"
+    mg.save(model, path, optimizer=opt)
+    rewrite(path, change)
+    target = mlp(3)
+    adam = Adam(target.parameters(), lr=0.01)
+    info: Any = unchanged_after(target, lambda: mg.load(target, path, optimizer=adam))
+    assert info.match(message)
+    assert adam.state == [{} for _ in adam.params]
