@@ -27,9 +27,12 @@ class Callback:
     - ``on_train_begin(model)``: once, before the first epoch.
     - ``on_epoch_end(epoch, logs) -> bool | None``: after every epoch
       (1-based ``epoch``); returning True stops training after this epoch.
-      ``logs`` holds ``"loss"`` (the epoch's training loss) and
+      ``logs`` holds ``"loss"`` (the epoch's training loss),
       ``"converged"`` (True when the loss reached ``tol`` and this epoch
-      made no update), plus any validation numbers.
+      made no update), ``"lr"`` (the learning rate of the epoch) and
+      ``"time"`` (seconds since training began), plus ``"val_loss"`` with
+      validation data and each metric asked for (``"accuracy"``,
+      ``"val_accuracy"``, ...).
     - ``on_train_end(history)``: once, after the last epoch (also after a
       stop by ``tol`` or by a callback, not after an error).
 

@@ -112,7 +112,8 @@ class Progress(Callback):
         self._start = clock()
         self._last_draw = -math.inf
         self._width = 0
-        self._pending: str | None = None
+        # The last epoch not drawn on a terminal: (epoch, logs, elapsed), formatted only if drawn.
+        self._pending: tuple[int, Logs, float] | None = None
 
     def _out(self) -> TextIO:
         return self.stream if self.stream is not None else sys.stdout
@@ -132,17 +133,15 @@ class Progress(Callback):
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
         elapsed = float(logs["time"]) if "time" in logs else self.clock() - self._start
-        line = format_line(epoch, self.epochs, logs, elapsed)
-        out = self._out()
         if not self._is_tty():
-            out.write(line + "\n")
+            out = self._out()
+            out.write(format_line(epoch, self.epochs, logs, elapsed) + "\n")
             out.flush()
-            return None
-        if epoch >= self.epochs or elapsed - self._last_draw >= self.min_interval:
-            self._draw(line)
+        elif epoch >= self.epochs or elapsed - self._last_draw >= self.min_interval:
+            self._draw(format_line(epoch, self.epochs, logs, elapsed))
             self._last_draw = elapsed
         else:
-            self._pending = line
+            self._pending = (epoch, dict(logs), elapsed)
         return None
 
     def _draw(self, line: str) -> None:
@@ -158,7 +157,8 @@ class Progress(Callback):
     def close(self) -> None:
         """Show the last epoch if a redraw was skipped and end the terminal line (fit calls it on errors too)."""
         if self._pending is not None:
-            self._draw(self._pending)
+            epoch, logs, elapsed = self._pending
+            self._draw(format_line(epoch, self.epochs, logs, elapsed))
         if self._width:
             out = self._out()
             out.write("\n")
