@@ -204,6 +204,8 @@ def fit(
         raise ValueError(f"verbose must be 0 (quiet) or 1 (progress), got {verbose!r}")
     if scheduler is not None and not callable(getattr(scheduler, "step", None)):
         raise TypeError(f"scheduler must have a step() method, got {type(scheduler).__name__}")
+    if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
+        raise ValueError("scheduler was made for a different optimizer than the one passed to fit")
     class_targets = bool(getattr(loss, "class_targets", False))
     Xa, ya = check_data(model, X, y, class_targets=class_targets)
     y_was_1d = np.ndim(y) == 1 and not class_targets

@@ -345,6 +345,12 @@ def test_scheduler_without_step_is_rejected() -> None:
         fit_linear(scheduler=object())
 
 
+def test_scheduler_of_another_optimizer_is_rejected() -> None:
+    other = mg.SGD(mg.Linear(3, 1, rng=0).parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="different optimizer"):
+        fit_linear(scheduler=StepLR(other, step_size=1))
+
+
 # -- early stopping ----------------------------------------------------------------------------
 
 
