@@ -359,7 +359,7 @@ def _check_before_training(
             raise ValueError(f"{names[1]}: {exc}") from None
     elif pred.shape[1:] != y.shape[1:]:
         raise ValueError(
-            f"the model predicts shape {(len(X),) + pred.shape[1:]} for {names[0]} but {names[1]} has shape "
+            f"the model predicts shape {(len(X), *pred.shape[1:])} for {names[0]} but {names[1]} has shape "
             f"{y.shape}; they need the same number of outputs"
         )
     if _array.all_finite([pred]):

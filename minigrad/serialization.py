@@ -212,7 +212,7 @@ def _read(path: Path) -> dict[str, NDArray[Any]]:
     try:
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):  # pragma: no cover - the header was checked
-            raise ValueError("not a .npz archive")  # noqa: TRY004 - bad file contents, not a bad argument
+            raise ValueError("not a .npz archive")
         with loaded as npz:
             return {key: npz[key] for key in npz.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, UnicodeDecodeError) as exc:
@@ -236,7 +236,7 @@ def _check_header(path: Path, contents: Mapping[str, NDArray[Any]]) -> dict[str,
             raise ValueError("missing")
         meta = json.loads(str(raw))
         if not isinstance(meta, dict) or not isinstance(meta.get("parameters"), list):
-            raise ValueError("no parameter list")  # noqa: TRY004 - bad file contents
+            raise ValueError("no parameter list")
     except ValueError as exc:
         raise ValueError(f"{path} has a damaged {_META_KEY!r} entry: {exc}") from None
     return meta
@@ -282,9 +282,7 @@ def _optimizer_state(
 ) -> dict[str, Any]:
     saved = meta.get("optimizer")
     if not isinstance(saved, dict):
-        raise ValueError(  # noqa: TRY004 - bad file contents, not a bad argument
-            f"{path} holds no optimizer state (save it with save(model, path, optimizer=...))"
-        )
+        raise ValueError(f"{path} holds no optimizer state (save it with save(model, path, optimizer=...))")
     if saved.get("class") != type(optimizer).__name__:
         raise ValueError(f"{path} holds the state of a {saved.get('class')}, not of a {type(optimizer).__name__}")
     try:
