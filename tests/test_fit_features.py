@@ -664,3 +664,10 @@ def test_predict_rejects_scalars_and_ragged_blocks() -> None:
 
     with pytest.raises(ValueError, match="different shapes"):
         Ragged().predict(np.zeros((3, 1)), batch_size=2)
+
+
+def test_callback_hooks_do_nothing_by_default_and_early_stopping_works_without_a_model() -> None:
+    assert mg.Callback().on_epoch_end(1, {"loss": 1.0}) is None
+    stop = EarlyStopping(monitor="loss", patience=1)  # used by hand: no on_train_begin, nothing to restore
+    assert stop.on_epoch_end(1, {"loss": 1.0}) is False and stop.best_state is None
+    assert stop.on_epoch_end(2, {"loss": 2.0}) is True and stop.stopped_epoch == 2
