@@ -145,8 +145,7 @@ class Module:
         unexpected = [k for k in state_dict if k not in own]
         if missing or unexpected:
             raise KeyError(
-                f"state_dict does not match {type(self).__name__}: "
-                f"missing keys {missing}, unexpected keys {unexpected}"
+                f"state_dict does not match {type(self).__name__}: missing keys {missing}, unexpected keys {unexpected}"
             )
         checked: list[tuple[Parameter, NDArray[Any]]] = []
         for name, p in own.items():
@@ -156,8 +155,7 @@ class Module:
                 raise ValueError(str(exc)) from None
             if value.shape != p.data.shape:
                 raise ValueError(
-                    f"shape mismatch for {name!r}: the module has {p.data.shape}, "
-                    f"the state_dict has {value.shape}"
+                    f"shape mismatch for {name!r}: the module has {p.data.shape}, the state_dict has {value.shape}"
                 )
             _array.check_finite(value, f"state_dict[{name!r}]")
             checked.append((p, value))

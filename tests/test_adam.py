@@ -71,7 +71,12 @@ def test_every_option_matches_the_reference(opt_cls: type[mg.Optimizer], options
     rng = np.random.default_rng(0)
     theta = rng.normal(size=4).tolist()
     grads = rng.normal(size=(25, 4)).tolist()
-    full: dict[str, Any] = {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.01 if opt_cls is mg.AdamW else 0.0}
+    full: dict[str, Any] = {
+        "lr": 1e-3,
+        "betas": (0.9, 0.999),
+        "eps": 1e-8,
+        "weight_decay": 0.01 if opt_cls is mg.AdamW else 0.0,
+    }
     full.update(options)
     expected = reference_adam(theta, grads, decoupled=opt_cls is mg.AdamW, **full)
     np.testing.assert_allclose(run(opt_cls, theta, grads, **options), expected, rtol=1e-13, atol=1e-15)

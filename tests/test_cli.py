@@ -680,7 +680,8 @@ def test_a_closed_pipe_ends_quietly() -> None:
 
 
 def test_bench_runs_the_real_suite(capsys: pytest.CaptureFixture[str]) -> None:
-    if not cli.bench_path().is_file():
+    path = cli.bench_path()
+    if path is None or not path.is_file():
         pytest.skip("benchmarks/bench.py is not in this tree")
     fast = ["--only", "seed", "--reps", "1", "--sample", "0.001", "--pause", "0", "--no-torch", "--no-sklearn"]
     status, out, _ = run(capsys, "bench", *fast)

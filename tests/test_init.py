@@ -53,15 +53,14 @@ CASES: list[tuple[Callable[..., Any], dict[str, Any], str, float]] = [
 
 
 @pytest.mark.parametrize(("fn", "kwargs", "kind", "scale"), CASES)
-def test_draws_exactly_the_formula_from_the_seed(fn: Callable[..., Any], kwargs: dict[str, Any], kind: str, scale: float) -> None:
+def test_draws_exactly_the_formula_from_the_seed(
+    fn: Callable[..., Any], kwargs: dict[str, Any], kind: str, scale: float
+) -> None:
     w = np.zeros((FAN_OUT, FAN_IN))
     out = fn(w, rng=7, **kwargs)
     assert out is w
     ref = np.random.default_rng(7)
-    if kind == "uniform":
-        expected = ref.uniform(-scale, scale, size=w.shape)
-    else:
-        expected = ref.normal(0.0, scale, size=w.shape)
+    expected = ref.uniform(-scale, scale, size=w.shape) if kind == "uniform" else ref.normal(0.0, scale, size=w.shape)
     np.testing.assert_allclose(w, expected, rtol=1e-14, atol=1e-15)
 
 

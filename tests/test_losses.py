@@ -44,7 +44,9 @@ def reduce_ref(values: list[float], reduction: str, count: int) -> float:
     return total / count if reduction == "mean" else total
 
 
-def elementwise_ref(f: Callable[[float, float, float], float], p: Array, t: Array, reduction: str, delta: float) -> float:
+def elementwise_ref(
+    f: Callable[[float, float, float], float], p: Array, t: Array, reduction: str, delta: float
+) -> float:
     values = [f(float(a), float(b), delta) for a, b in zip(p.ravel(), t.ravel(), strict=True)]
     return reduce_ref(values, reduction, p.size)
 

@@ -36,7 +36,9 @@ def reference_exponential(lr0: float, gamma: float, epochs: int) -> list[float]:
 
 
 @given(lr0=st.floats(1e-5, 1.0), step_size=st.integers(1, 5), gamma=st.floats(0.01, 2.0), epochs=st.integers(1, 20))
-def test_step_lr_matches_the_reference_and_the_closed_form(lr0: float, step_size: int, gamma: float, epochs: int) -> None:
+def test_step_lr_matches_the_reference_and_the_closed_form(
+    lr0: float, step_size: int, gamma: float, epochs: int
+) -> None:
     opt = sgd(lr0)
     scheduler = mg.optim.StepLR(opt, step_size=step_size, gamma=gamma)
     assert scheduler.get_last_lr() == lr0 and scheduler.last_epoch == 0

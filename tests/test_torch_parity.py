@@ -72,7 +72,11 @@ LOSSES: list[tuple[str, Callable[..., mg.Loss], Callable[..., Any]]] = [
     ("mse", mg.MSELoss, torch.nn.MSELoss),
     ("l1", mg.L1Loss, torch.nn.L1Loss),
     ("huber", mg.HuberLoss, torch.nn.HuberLoss),
-    ("huber", lambda reduction: mg.HuberLoss(reduction, delta=0.3), lambda reduction: torch.nn.HuberLoss(reduction, 0.3)),
+    (
+        "huber",
+        lambda reduction: mg.HuberLoss(reduction, delta=0.3),
+        lambda reduction: torch.nn.HuberLoss(reduction, 0.3),
+    ),
     ("bce", mg.BCEWithLogitsLoss, torch.nn.BCEWithLogitsLoss),
     ("ce", mg.CrossEntropyLoss, torch.nn.CrossEntropyLoss),
 ]
@@ -80,7 +84,9 @@ LOSSES: list[tuple[str, Callable[..., mg.Loss], Callable[..., Any]]] = [
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @pytest.mark.parametrize(("name", "ours", "theirs"), LOSSES)
-def test_losses_match_torch(name: str, ours: Callable[..., mg.Loss], theirs: Callable[..., Any], reduction: str) -> None:
+def test_losses_match_torch(
+    name: str, ours: Callable[..., mg.Loss], theirs: Callable[..., Any], reduction: str
+) -> None:
     pred, target = loss_case(name, np.random.default_rng(1))
     loss = ours(reduction=reduction)
     value = loss(pred, target)
@@ -146,8 +152,16 @@ def test_schedules_match_torch(ours: Callable[[mg.Optimizer], Any], theirs: Call
 
 
 def test_init_gains_match_torch() -> None:
-    for name, param in [("linear", None), ("tanh", None), ("relu", None), ("leaky_relu", None), ("leaky_relu", 0.2), ("selu", None)]:
-        assert mg.init.calculate_gain(name, param) == pytest.approx(torch.nn.init.calculate_gain(name, param), rel=1e-15)  # type: ignore[arg-type]
+    for name, param in [
+        ("linear", None),
+        ("tanh", None),
+        ("relu", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.2),
+        ("selu", None),
+    ]:
+        ours = mg.init.calculate_gain(name, param)  # type: ignore[arg-type]
+        assert ours == pytest.approx(torch.nn.init.calculate_gain(name, param), rel=1e-15)
 
 
 # -- a whole training run -----------------------------------------------------------------------
@@ -178,11 +192,18 @@ def test_mlp_training_matches_torch_step_by_step(loss_name: str, opt_name: str) 
         torch.nn.Linear(hidden, hidden), torch.nn.Sigmoid(), torch.nn.Linear(hidden, fout),
     ).double()  # fmt: skip
     tmodel.load_state_dict({k: t(v) for k, v in model.state_dict().items()})
-    losses = {"ce": (mg.CrossEntropyLoss, torch.nn.CrossEntropyLoss), "mse": (mg.MSELoss, torch.nn.MSELoss),
-              "bce": (mg.BCEWithLogitsLoss, torch.nn.BCEWithLogitsLoss), "huber": (mg.HuberLoss, torch.nn.HuberLoss)}
+    losses = {
+        "ce": (mg.CrossEntropyLoss, torch.nn.CrossEntropyLoss),
+        "mse": (mg.MSELoss, torch.nn.MSELoss),
+        "bce": (mg.BCEWithLogitsLoss, torch.nn.BCEWithLogitsLoss),
+        "huber": (mg.HuberLoss, torch.nn.HuberLoss),
+    }
     loss, tloss = losses[loss_name][0](), losses[loss_name][1]()
-    opts = {"adam": (mg.Adam, torch.optim.Adam, {"lr": 0.01}), "adamw": (mg.AdamW, torch.optim.AdamW, {"lr": 0.01}),
-            "sgd": (mg.SGD, torch.optim.SGD, {"lr": 0.1, "momentum": 0.9})}
+    opts = {
+        "adam": (mg.Adam, torch.optim.Adam, {"lr": 0.01}),
+        "adamw": (mg.AdamW, torch.optim.AdamW, {"lr": 0.01}),
+        "sgd": (mg.SGD, torch.optim.SGD, {"lr": 0.1, "momentum": 0.9}),
+    }
     ours, theirs, kw = opts[opt_name]
     opt, topt = ours(model.parameters(), **kw), theirs(tmodel.parameters(), **kw)
     Xt = t(X)

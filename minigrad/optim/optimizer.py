@@ -61,8 +61,7 @@ class Optimizer:
         return {
             "hyperparameters": {k: getattr(self, k) for k in self._hyperparameters},
             "state": [
-                {k: _array.copy(v) if isinstance(v, np.ndarray) else v for k, v in s.items()}
-                for s in self.state
+                {k: _array.copy(v) if isinstance(v, np.ndarray) else v for k, v in s.items()} for s in self.state
             ],
         }
 
