@@ -14,7 +14,14 @@ Logs = dict[str, Any]
 
 @runtime_checkable
 class EpochEndFn(Protocol):
-    """A plain function ``f(epoch, logs)`` used as a callback; returning True stops training."""
+    """A plain function ``f(epoch, logs)`` used as a callback; returning True stops training.
+
+    Example:
+        >>> def stop_below(epoch: int, logs: dict) -> bool:
+        ...     return logs["loss"] < 1e-3
+        >>> isinstance(stop_below, EpochEndFn), stop_below(1, {"loss": 0.5})
+        (True, False)
+    """
 
     def __call__(self, epoch: int, logs: Logs) -> bool | None: ...
 
@@ -38,6 +45,24 @@ class Callback:
 
     A plain function ``f(epoch, logs)`` can stand in for a callback that
     only needs ``on_epoch_end``.
+
+    Example:
+        A callback that records the loss and stops once it has halved:
+
+        >>> import numpy as np, minigrad as mg
+        >>> class StopAtHalf(Callback):
+        ...     def on_train_begin(self, model):
+        ...         self.losses = []
+        ...     def on_epoch_end(self, epoch, logs):
+        ...         self.losses.append(logs["loss"])
+        ...         return logs["loss"] <= self.losses[0] / 2
+        >>> model = mg.Linear(1, 1, bias=False)
+        >>> model.weight.data[...] = 0.0
+        >>> cb = StopAtHalf()
+        >>> h = mg.fit(model, [[1.0]], [1.0], loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=0.1),
+        ...            epochs=100, callbacks=[cb])
+        >>> h.stop_reason, h.epochs, [round(v, 4) for v in cb.losses]   # loss 0.64**t at epoch t + 1
+        ('callback', 3, [1.0, 0.64, 0.4096])
     """
 
     def on_train_begin(self, model: Module) -> None:
@@ -52,7 +77,13 @@ class Callback:
 
 
 class FunctionCallback(Callback):
-    """Wraps a plain ``f(epoch, logs)`` as a :class:`Callback`."""
+    """Wraps a plain ``f(epoch, logs)`` as a :class:`Callback` (its ``on_epoch_end`` calls ``f``).
+
+    Example:
+        >>> cb = FunctionCallback(lambda epoch, logs: epoch >= 3)
+        >>> [cb.on_epoch_end(e, {"loss": 1.0}) for e in (1, 2, 3)]
+        [False, False, True]
+    """
 
     def __init__(self, fn: EpochEndFn) -> None:
         self.fn = fn
@@ -206,7 +237,16 @@ class EarlyStopping(Callback):
 
 
 def as_callbacks(callbacks: list[Callback | EpochEndFn] | None) -> list[Callback]:
-    """Turn fit's ``callbacks`` argument into a list of Callback objects."""
+    """Turn fit's ``callbacks`` argument into a list of Callback objects.
+
+    Callback objects are kept as they are, functions ``f(epoch, logs)`` are
+    wrapped in :class:`FunctionCallback`, None gives an empty list, and
+    anything else raises TypeError.
+
+    Example:
+        >>> [type(cb).__name__ for cb in as_callbacks([PrintLoss(), lambda epoch, logs: None])]
+        ['PrintLoss', 'FunctionCallback']
+    """
     out: list[Callback] = []
     for cb in callbacks or []:
         if isinstance(cb, Callback):

@@ -137,7 +137,16 @@ def _common_options(*, verbose: bool = True) -> _Parser:
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
-    """Build the command line's parser; return it and the parser of each command by name."""
+    """Build the command line's parser; return it and the parser of each command by name.
+
+    Example:
+        >>> parser, commands = build_parser()
+        >>> sorted(commands)
+        ['bench', 'diabetes', 'digits', 'seed', 'sine']
+        >>> args = parser.parse_args(["seed", "--alpha", "2e-11"])
+        >>> args.command, args.alpha, args.epochs
+        ('seed', 2e-11, 1000)
+    """
     parser = _Parser(
         prog=PROG,
         description=(
@@ -338,6 +347,11 @@ def bench_path() -> Path | None:
     ``pyproject.toml`` that names minigrad), as in an installed wheel: a
     ``benchmarks/`` folder that some other package put in site-packages is
     never run.
+
+    Example:
+        >>> path = bench_path()
+        >>> path is None or path.name == "bench.py"
+        True
     """
     root = Path(minigrad.__file__).resolve().parents[1]
     try:

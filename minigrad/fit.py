@@ -30,9 +30,20 @@ MetricFn = Callable[[NDArray[Any], NDArray[Any]], float]
 
 @runtime_checkable
 class Scheduler(Protocol):
-    """Anything with a ``step()`` method, such as ``minigrad.optim.StepLR``; fit calls it after every epoch."""
+    """Anything with a ``step()`` method, such as ``minigrad.optim.StepLR``; fit calls it after every epoch.
 
-    def step(self) -> None: ...
+    A schedule sets the learning rate of epoch ``e`` as a function of ``e``,
+    e.g. ``lr_e = lr_0 * gamma ** e`` for ``ExponentialLR``.
+
+    Example:
+        >>> import numpy as np, minigrad as mg
+        >>> opt = mg.SGD([mg.Parameter(np.zeros(1))], lr=1.0)
+        >>> isinstance(mg.optim.ExponentialLR(opt, gamma=0.5), Scheduler)
+        True
+    """
+
+    def step(self) -> None:
+        """Advance the schedule by one epoch (change the optimizer's ``lr`` when it is due)."""
 
 
 def check_data(
@@ -58,6 +69,16 @@ def check_data(
         ValueError: X not 2-D, empty X, different row counts, y not 1-D or
             2-D, or NaN/inf anywhere.
         TypeError: non-numeric data.
+
+    Example:
+        >>> import minigrad as mg
+        >>> X, y = check_data(mg.Linear(2, 1), [[1, 2], [3, 4]], [5, 6])
+        >>> X.dtype, X.shape, y.shape
+        (dtype('float64'), (2, 2), (2, 1))
+        >>> check_data(mg.Linear(2, 1), [1, 2], [5, 6])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: Expected 2D array for X, got 1D array instead: shape (2,). Reshape your data ...
     """
     xname, yname = names
     dtype = model.dtype

@@ -62,6 +62,19 @@ class GradcheckError(AssertionError):
         index: the index of the worst entry within that array.
         analytic: the gradient from ``backward`` at that index.
         numerical: the central-difference estimate at that index.
+
+    Example:
+        >>> import numpy as np, minigrad as mg
+        >>> class Double(mg.Module):
+        ...     def forward(self, x):
+        ...         return 2 * np.asarray(x, dtype=float)
+        ...     def backward(self, grad_output, *, need_input_grad=True):
+        ...         return grad_output          # wrong: should be 2 * grad_output
+        >>> try:
+        ...     mg.gradcheck(Double(), np.array([[1.0]]), grad_output=np.array([[1.0]]))
+        ... except GradcheckError as err:
+        ...     print(err.name, err.index, err.analytic, round(err.numerical, 6))
+        input (0, 0) 1.0 2.0
     """
 
     def __init__(self, message: str, name: str, index: tuple[int, ...], analytic: float, numerical: float) -> None:

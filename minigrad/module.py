@@ -25,6 +25,36 @@ class Module:
     ``parameters()``, ``state_dict()`` and the optimizer's state.
 
     Subclasses implement ``forward`` and ``backward``.
+
+    Example:
+        A layer that scales its input by a learned vector ``s``,
+        ``y = x * s`` (row-wise), with ``dL/ds = sum_rows(g * x)`` and
+        ``dL/dx = g * s``:
+
+        >>> import numpy as np, minigrad as mg
+        >>> class Scale(mg.Module):
+        ...     def __init__(self, n):
+        ...         self.scale = mg.Parameter(np.ones(n))
+        ...     def forward(self, x):
+        ...         self.x = np.asarray(x, dtype=float)
+        ...         return self.x * self.scale.data
+        ...     def backward(self, grad_output, *, need_input_grad=True):
+        ...         self.scale.grad += (grad_output * self.x).sum(axis=0)
+        ...         return grad_output * self.scale.data if need_input_grad else None
+        >>> layer = Scale(2)
+        >>> layer(np.array([[1.0, 2.0], [3.0, 4.0]]))
+        array([[1., 2.],
+               [3., 4.]])
+        >>> layer.backward(np.ones((2, 2)))
+        array([[1., 1.],
+               [1., 1.]])
+        >>> layer.scale.grad, [name for name, _ in layer.named_parameters()]
+        (array([4., 6.]), ['scale'])
+        >>> mg.gradcheck(layer, np.array([[1.0, 2.0], [3.0, 4.0]]), rng=0)
+        True
+        >>> state = layer.state_dict(); layer.scale.data[...] = 5.0
+        >>> layer.load_state_dict(state); layer.scale.data
+        array([1., 1.])
     """
 
     def forward(self, x: ArrayLike) -> NDArray[Any]:

@@ -82,6 +82,13 @@ def require_matplotlib() -> ModuleType:
 
     Raises:
         MissingExtraError: (an ImportError) matplotlib is not installed.
+
+    Example:
+        >>> try:
+        ...     print(require_matplotlib().__name__)
+        ... except MissingExtraError as err:
+        ...     print(err.extra)                      # without matplotlib: 'plot'
+        matplotlib
     """
     try:
         return importlib.import_module("matplotlib")
@@ -101,6 +108,13 @@ def check_plot_path(path: str | os.PathLike[str]) -> str:
         MissingExtraError: matplotlib is not installed.
         ValueError: the suffix is not a format matplotlib writes, the path is
             a directory, or its directory does not exist.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> if has_matplotlib():
+        ...     assert check_plot_path(folder / "loss.SVG") == "svg"
+        ...     assert check_plot_path(folder / "loss") == "png"
     """
     require_matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg

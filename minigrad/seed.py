@@ -74,6 +74,19 @@ class SeedTrace(Callback):
     Like the post's ``ModelTrainer.train``, each line shows a weight and the
     prediction made with the weight before it (empty on the first line), and
     the last line is ``Training Complete, final weight: …``.
+
+    Example:
+        Two steps of the seed (``w ← w - (x w - y) x alpha``, alpha 1e-11):
+
+        >>> import minigrad as mg
+        >>> model = seed_model()
+        >>> opt = mg.SGD(model.parameters(), lr=ALPHA / 2)
+        >>> h = mg.fit(model, [[BUDGET]], [GROSS], loss=mg.MSELoss(), optimizer=opt, epochs=2,
+        ...            callbacks=[SeedTrace(model, BUDGET, GROSS)])
+        weight: 1.0, current_prediction: , goal_prediction: 9.975e7
+        weight: 200.1, current_prediction: 2.0e5, goal_prediction: 9.975e7
+        weight: 319.56, current_prediction: 4.002e7, goal_prediction: 9.975e7
+        Training Complete, final weight: 319.56
     """
 
     def __init__(self, model: Linear, x: float, goal: float, stream: TextIO | None = None) -> None:
@@ -110,7 +123,12 @@ class SeedTrace(Callback):
 
 
 def seed_model(weight: float = START_WEIGHT) -> Linear:
-    """The seed's model: ``Linear(1, 1, bias=False)`` holding *weight*."""
+    """The seed's model: ``Linear(1, 1, bias=False)`` holding *weight*, so ``prediction = input * weight``.
+
+    Example:
+        >>> seed_model(2.5)(np.array([[100_000.0]]))
+        array([[250000.]])
+    """
     model = Linear(1, 1, bias=False)
     model.weight.data[...] = weight
     return model
@@ -131,6 +149,11 @@ def train_seed(
     the seed's bit for bit.  Training stops, as the seed does, at the first
     epoch whose prediction equals the goal (``tol=0.0``).  Extra *callbacks*
     run after the trace (the command line records the steps for ``--plot``).
+
+    Example:
+        >>> model, history = train_seed(quiet=True)
+        >>> history.epochs, history.stop_reason, model.weight.data.item()
+        (73, 'tol', 498.75)
     """
     model = seed_model()
     X = np.array([[BUDGET]])
@@ -150,6 +173,13 @@ def train_seed(
 
 
 def main(stream: TextIO | None = None) -> int:
-    """Print the seed's trace, ending with its final weight; return the exit status."""
+    """Print the seed's trace, ending with its final weight; return the exit status.
+
+    Example:
+        >>> import io
+        >>> out = io.StringIO()
+        >>> main(out), out.getvalue().splitlines()[-1]
+        (0, 'Training Complete, final weight: 498.75')
+    """
     train_seed(stream=stream)
     return 0

@@ -46,6 +46,14 @@ def standardize(train: NDArray[np.float64], *others: NDArray[np.float64]) -> lis
     ``z = (x - mean_train) / std_train``; a constant column (std 0) is only
     centred.  Using the training statistics for every part keeps the test set
     unseen.
+
+    Example:
+        >>> train, test = standardize(np.array([[1.0, 5.0], [3.0, 5.0]]), np.array([[5.0, 6.0]]))
+        >>> train
+        array([[-1.,  0.],
+               [ 1.,  0.]])
+        >>> test
+        array([[3., 1.]])
     """
     mean = train.mean(axis=0)
     std = train.std(axis=0)

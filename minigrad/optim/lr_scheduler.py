@@ -36,6 +36,23 @@ class LRScheduler:
     hyper-parameters) is saved by :meth:`state_dict`; like PyTorch's,
     :meth:`load_state_dict` restores the scheduler only: the optimizer's
     ``lr`` is restored by the optimizer's own ``load_state_dict``.
+
+    Each ``step()`` at epoch ``e`` (≥ 1) multiplies the learning rate by
+    ``_factor(e)``, so ``lr_e = base_lr * prod(_factor(1..e))``.
+
+    Example:
+        A schedule that halves the learning rate on odd epochs:
+
+        >>> import numpy as np, minigrad as mg
+        >>> class HalveOnOdd(LRScheduler):
+        ...     def _factor(self, epoch):
+        ...         return 0.5 if epoch % 2 else 1.0
+        >>> opt = mg.SGD([mg.Parameter(np.zeros(1))], lr=1.0)
+        >>> scheduler = HalveOnOdd(opt)
+        >>> for _ in range(3):
+        ...     scheduler.step()
+        >>> opt.lr, scheduler.last_epoch, scheduler.state_dict()
+        (0.25, 3, {'base_lr': 1.0, 'last_epoch': 3, 'last_lr': 0.25})
     """
 
     _hyperparameters: tuple[str, ...] = ()

@@ -27,6 +27,24 @@ class Optimizer:
 
     The hyper-parameters named in ``_hyperparameters`` are saved by
     :meth:`state_dict` with the state, so training can resume exactly.
+
+    Example:
+        Plain gradient descent, ``θ ← θ - lr * g``, as a subclass:
+
+        >>> import numpy as np, minigrad as mg
+        >>> class GD(Optimizer):
+        ...     def step(self):
+        ...         for p in self.params:
+        ...             p.data -= self.lr * p.grad
+        >>> p = mg.Parameter(np.array([1.0, 2.0]))
+        >>> opt = GD([p], lr=0.5)
+        >>> p.grad[...] = [1.0, -1.0]
+        >>> opt.step(); p.data
+        array([0.5, 2.5])
+        >>> opt.zero_grad(); p.grad
+        array([0., 0.])
+        >>> opt.state_dict()
+        {'hyperparameters': {'lr': 0.5}, 'state': [{}]}
     """
 
     _hyperparameters: tuple[str, ...] = ("lr",)
