@@ -85,10 +85,12 @@ def require_matplotlib() -> ModuleType:
 
     Example:
         >>> try:
-        ...     print(require_matplotlib().__name__)
-        ... except MissingExtraError as err:
-        ...     print(err.extra)                      # without matplotlib: 'plot'
-        matplotlib
+        ...     mpl = require_matplotlib()
+        ... except MissingExtraError as err:          # without matplotlib: the extra to install
+        ...     print(err.extra == "plot")
+        ... else:
+        ...     print(mpl.__name__ == "matplotlib")
+        True
     """
     try:
         return importlib.import_module("matplotlib")
