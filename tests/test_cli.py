@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import runpy
 import subprocess
 import sys
 import textwrap
@@ -688,3 +689,11 @@ def test_bench_runs_the_real_suite(capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 0
     assert "quick run" in out
     assert run(capsys, "bench", "-q", *fast)[:2] == (0, "")
+
+
+def test_python_dash_m_minigrad_runs_main(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["minigrad", "--epochs", "1"])
+    with pytest.raises(SystemExit) as exc:
+        runpy.run_module("minigrad", run_name="__main__", alter_sys=False)
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "Training Complete, final weight: 200.1"

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad.seed import elixir_float
 
 BUDGET = 200_000.0
 GROSS = 99_750_000.0
@@ -182,3 +183,22 @@ def test_other_alphas_also_match_bit_for_bit(alpha: float) -> None:
         opt.step()
         w = w - (BUDGET * w - GROSS) * BUDGET * alpha
         assert model.weight.data[0, 0].hex() == w.hex()
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.0, "0.0"),
+        (-0.0, "-0.0"),
+        (-2.5, "-2.5"),
+        (0.001, "0.001"),
+        (1e-7, "1.0e-7"),
+        (1.5e-5, "1.5e-5"),
+        (1e22, "1.0e22"),
+        (float("nan"), "nan"),
+        (float("inf"), "inf"),
+        (float("-inf"), "-inf"),
+    ],
+)
+def test_elixir_float_edge_cases(value: float, text: str) -> None:
+    assert elixir_float(value) == text
