@@ -63,7 +63,7 @@ from numpy.typing import NDArray
 if __name__ == "__main__" and __package__ in (None, ""):  # run as a script from a source checkout
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import minigrad as mg  # noqa: E402
+import minigrad as mg
 
 Runner = Callable[[int], object]
 """A prepared contender: ``run(k)`` performs k steps (or epochs, or runs)."""
@@ -120,15 +120,34 @@ def machine_info(peers: Peers) -> dict[str, Any]:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "minigrad": mg.__version__,
-        "env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
-                                           "OMP_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ},
+        "env": {
+            k: os.environ[k]
+            for k in (
+                "OPENBLAS_CORETYPE",
+                "OPENBLAS_L2_SIZE",
+                "OPENBLAS_NUM_THREADS",
+                "OMP_NUM_THREADS",
+                "MKL_NUM_THREADS",
+            )
+            if k in os.environ
+        },
         "blas": [],
     }
     if peers.threadpoolctl is not None:
         for pool in peers.threadpoolctl.threadpool_info():
             info["blas"].append(
-                {k: pool.get(k) for k in ("user_api", "internal_api", "version", "architecture", "num_threads",
-                                          "threading_layer", "prefix")}
+                {
+                    k: pool.get(k)
+                    for k in (
+                        "user_api",
+                        "internal_api",
+                        "version",
+                        "architecture",
+                        "num_threads",
+                        "threading_layer",
+                        "prefix",
+                    )
+                }
             )
     else:
         info["blas"].append({"note": "install threadpoolctl to see the BLAS library, kernel and threads"})
@@ -301,26 +320,27 @@ def numpy_min_step(X: NDArray[Any], y: NDArray[Any], W0: NDArray[Any], b0: NDArr
     r = np.empty(y.shape, dtype=X.dtype)
     gW = np.empty_like(W)
     gb = np.empty_like(b)
-    WT = W.T
+    WT, rT = W.T, r.T
     rflat = r.reshape(-1)
     scale = X.dtype.type(2.0 / r.size)
     lr_ = X.dtype.type(lr)
+    dot, add, sub, mul, add_reduce = np.dot, np.add, np.subtract, np.multiply, np.add.reduce
 
     def run(k: int) -> float:
         loss = 0.0
-        for _ in range(k):
-            np.dot(X, WT, out=r)
-            np.add(r, b, out=r)
-            np.subtract(r, y, out=r)
-            loss = float(np.dot(rflat, rflat)) / r.size
-            np.multiply(r, scale, out=r)
-            np.dot(r.T, X, out=gW)
-            np.sum(r, axis=0, out=gb)
-            np.multiply(gW, lr_, out=gW)
-            np.subtract(W, gW, out=W)
-            np.multiply(gb, lr_, out=gb)
-            np.subtract(b, gb, out=b)
-        return loss
+        for _ in range(k):  # 11 NumPy calls, every output given positionally (the fastest way to pass it)
+            dot(X, WT, r)
+            add(r, b, r)
+            sub(r, y, r)
+            loss = float(dot(rflat, rflat))
+            mul(r, scale, r)
+            dot(rT, X, gW)
+            add_reduce(r, 0, None, gb)
+            mul(gW, lr_, gW)
+            sub(W, gW, W)
+            mul(gb, lr_, gb)
+            sub(b, gb, b)
+        return loss / r.size
 
     return run
 
@@ -446,8 +466,9 @@ def torch_step(torch: Any) -> Callable[..., Runner]:
 def sklearn_sgd(linear_model: Any) -> Callable[..., Runner]:
     def make(X: NDArray[Any], y: NDArray[Any], W0: NDArray[Any], b0: NDArray[Any], lr: float) -> Runner:
         """``SGDRegressor.partial_fit``: one epoch of per-sample SGD (a different algorithm; reference only)."""
-        est = linear_model.SGDRegressor(penalty=None, alpha=0.0, learning_rate="constant", eta0=lr * 1e-2,
-                                        shuffle=False, random_state=0)
+        est = linear_model.SGDRegressor(
+            penalty=None, alpha=0.0, learning_rate="constant", eta0=lr * 1e-2, shuffle=False, random_state=0
+        )
         yr = y.ravel()
 
         def run(k: int) -> object:
@@ -500,9 +521,7 @@ def read_sum(X: NDArray[Any], *_: Any) -> Runner:
 READ_CASES = ("read X once: X @ v", "read X once: X.sum()")
 
 
-def step_group(
-    n: int, d: int, o: int, dtype: Any, peers: Peers, st: Settings, *, with_sklearn: bool
-) -> dict[str, Any]:
+def step_group(n: int, d: int, o: int, dtype: Any, peers: Peers, st: Settings, *, with_sklearn: bool) -> dict[str, Any]:
     """Time one full-batch step at N×D×O for every contender; return the group's record."""
     dt = np.dtype(dtype)
     X, y, W0, b0 = regression_data(n, d, o, dt)
@@ -533,8 +552,17 @@ def step_group(
     rows = [r.as_dict(base, limit) for r in results]
     title = f"full-batch step, N={n} D={d} O={o} {dt.name} (X: {X.nbytes / 1e6:.1f} MB)"
     print_results(title, rows, NUMPY_MIN)
-    return {"kind": "step", "title": title, "n": n, "d": d, "o": o, "dtype": dt.name, "x_bytes": X.nbytes,
-            "baseline": NUMPY_MIN, "results": rows}
+    return {
+        "kind": "step",
+        "title": title,
+        "n": n,
+        "d": d,
+        "o": o,
+        "dtype": dt.name,
+        "x_bytes": X.nbytes,
+        "baseline": NUMPY_MIN,
+        "results": rows,
+    }
 
 
 # -- mini-batch epochs -------------------------------------------------------------------
@@ -657,8 +685,12 @@ def mlp_data(peers: Peers, quick: bool) -> tuple[NDArray[Any], NDArray[Any], str
 def mlp_weights(d: int, h: int, o: int) -> list[NDArray[Any]]:
     rng = np.random.default_rng(2)
     b1, b2 = 1 / math.sqrt(d), 1 / math.sqrt(h)
-    return [rng.uniform(-b1, b1, (h, d)), rng.uniform(-b1, b1, h), rng.uniform(-b2, b2, (o, h)),
-            rng.uniform(-b2, b2, o)]
+    return [
+        rng.uniform(-b1, b1, (h, d)),
+        rng.uniform(-b1, b1, h),
+        rng.uniform(-b2, b2, (o, h)),
+        rng.uniform(-b2, b2, o),
+    ]
 
 
 def numpy_mlp(bs: int, lr: float) -> Callable[[NDArray[Any], NDArray[Any]], Runner]:
@@ -714,8 +746,11 @@ def minigrad_mlp(bs: int, lr: float) -> Callable[[NDArray[Any], NDArray[Any]], R
 def torch_mlp(torch: Any, bs: int, lr: float) -> Callable[[NDArray[Any], NDArray[Any]], Runner]:
     def make(X: NDArray[Any], Y: NDArray[Any]) -> Runner:
         Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
-        model = torch.nn.Sequential(torch.nn.Linear(X.shape[1], 64, dtype=Xt.dtype), torch.nn.ReLU(),
-                                    torch.nn.Linear(64, Y.shape[1], dtype=Xt.dtype))
+        model = torch.nn.Sequential(
+            torch.nn.Linear(X.shape[1], 64, dtype=Xt.dtype),
+            torch.nn.ReLU(),
+            torch.nn.Linear(64, Y.shape[1], dtype=Xt.dtype),
+        )
         with torch.no_grad():
             for p, a in zip(model.parameters(), mlp_weights(X.shape[1], 64, Y.shape[1]), strict=True):
                 p.copy_(torch.from_numpy(a))
@@ -899,8 +934,14 @@ def summary(groups: list[dict[str, Any]], memory: dict[str, Any], sweep: list[in
         return r["ratio"] if r else None
 
     print("targets (informational; nothing is asserted):")
-    for n, d, o, limit in ((1, 1, 1, 1.5), (32, 10, 1, 1.5), (1000, 100, 10, 1.15), (200_000, 100, 1, 1.05),
-                           (1_000_000, 100, 1, 1.05), (sweep[-1], 100, 1, 1.05)):
+    for n, d, o, limit in (
+        (1, 1, 1, 1.5),
+        (32, 10, 1, 1.5),
+        (1000, 100, 10, 1.15),
+        (200_000, 100, 1, 1.05),
+        (1_000_000, 100, 1, 1.05),
+        (sweep[-1], 100, 1, 1.05),
+    ):
         for dtype in ("float64", "float32"):
             label = f"fit/numpy-min {n}x{d}x{o} {dtype}"
             if not any(t["target"] == label for t in out["targets"]):
@@ -942,13 +983,18 @@ def plot(groups: list[dict[str, Any]], sweep: list[int], path: str) -> bool:
     except Exception:
         print("matplotlib is not installed: no plot")
         return False
-    names = ["minigrad fit (per epoch)", "minigrad manual loop", NUMPY_MIN, "numpy plain (allocating)",
-             "torch nn.Linear+MSELoss+SGD", READ_CASES[0]]
+    names = [
+        "minigrad fit (per epoch)",
+        "minigrad manual loop",
+        NUMPY_MIN,
+        "numpy plain (allocating)",
+        "torch nn.Linear+MSELoss+SGD",
+        READ_CASES[0],
+    ]
     fig, axes = plt.subplots(1, 2, figsize=(12, 5), sharey=True)
     for ax, dtype in zip(axes, ("float64", "float32"), strict=True):
         for name in names:
-            pts = [(n, r["median_s"]) for n in sweep
-                   if (r := find(groups, "step", name, n=n, d=100, o=1, dtype=dtype))]
+            pts = [(n, r["median_s"]) for n in sweep if (r := find(groups, "step", name, n=n, d=100, o=1, dtype=dtype))]
             if pts:
                 style = "--" if name == READ_CASES[0] else "-"
                 ax.loglog([p[0] for p in pts], [p[1] for p in pts], style, marker="o", label=name)
@@ -975,12 +1021,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--sample", type=float, default=None, help="seconds per timing sample (0.2; quick 0.02)")
     p.add_argument("--pause", type=float, default=None, help="seconds of pause before each sample (0.1; quick 0.01)")
     p.add_argument("--reps", type=int, default=None, help="samples per contender (5; quick 3)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="limit BLAS and torch to this many threads (default: their own; 1 with --quick)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="limit BLAS and torch to this many threads (default: their own; 1 with --quick)",
+    )
     p.add_argument("--no-torch", action="store_true", help="leave torch out even if it is installed")
     p.add_argument("--no-sklearn", action="store_true", help="leave scikit-learn out even if it is installed")
-    p.add_argument("--only", choices=["step", "minibatch", "mlp", "seed", "memory"], action="append",
-                   help="run only these sections (repeatable)")
+    p.add_argument(
+        "--only",
+        choices=["step", "minibatch", "mlp", "seed", "memory"],
+        action="append",
+        help="run only these sections (repeatable)",
+    )
     return p.parse_args(argv)
 
 
@@ -1025,9 +1079,11 @@ def _run(args: argparse.Namespace, st: Settings, peers: Peers, t_start: float) -
     sections = set(args.only or ["step", "minibatch", "mlp", "seed", "memory"])
     info = machine_info(peers)
     print_machine(info)
-    print(f"settings: sample ≥ {st.sample_s} s, pause {st.pause_s} s, {st.reps} samples each, "
-          f"{'quick' if quick else 'full'} run; learning rate {LR}; "
-          + (f"BLAS and torch limited to {st.threads} thread(s)" if st.threads else "default thread counts"))
+    print(
+        f"settings: sample ≥ {st.sample_s} s, pause {st.pause_s} s, {st.reps} samples each, "
+        f"{'quick' if quick else 'full'} run; learning rate {LR}; "
+        + (f"BLAS and torch limited to {st.threads} thread(s)" if st.threads else "default thread counts")
+    )
 
     if quick:
         small = [(1, 1, 1), (32, 10, 1), (1000, 100, 10)]
@@ -1058,9 +1114,16 @@ def _run(args: argparse.Namespace, st: Settings, peers: Peers, t_start: float) -
     elapsed = time.perf_counter() - t_start
     print(f"\nbenchmark finished in {elapsed:.1f} s")
     if args.json:
-        record = {"machine": info, "settings": vars(st), "args": vars(args),
-                  "groups": groups, "memory": memory, "summary": summ, "plot": args.plot if plotted else None,
-                  "elapsed_s": elapsed}
+        record = {
+            "machine": info,
+            "settings": vars(st),
+            "args": vars(args),
+            "groups": groups,
+            "memory": memory,
+            "summary": summ,
+            "plot": args.plot if plotted else None,
+            "elapsed_s": elapsed,
+        }
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(record, fh, indent=1)
         print(f"JSON written to {args.json}")

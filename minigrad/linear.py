@@ -77,7 +77,8 @@ class Linear(Module):
     def forward(self, x: ArrayLike) -> NDArray[Any]:
         """Return ``x @ W.T + b`` for ``x`` of shape ``(N, in_features)``."""
         w = self.weight.data
-        x = _array.as_float_array(x, w.dtype, "input")
+        if not (isinstance(x, np.ndarray) and x.dtype == w.dtype):
+            x = _array.as_float_array(x, w.dtype, "input")
         if x.ndim != 2:
             _array.check_2d(x, "input")
         if x.shape[1] != self.in_features:
@@ -85,9 +86,9 @@ class Linear(Module):
                 f"Linear expects input of shape (N, {self.in_features}), got {x.shape}: "
                 f"X has {x.shape[1]} features but the layer has in_features={self.in_features}"
             )
-        out = x @ w.T
+        out: NDArray[Any] = np.dot(x, w.T)
         if self.bias is not None:
-            out += self.bias.data
+            _array.add_into(out, self.bias.data)
         self._input = x
         return out
 
@@ -99,12 +100,13 @@ class Linear(Module):
         expected = (x.shape[0], self.out_features)
         if grad_output.shape != expected:
             raise ValueError(f"grad_output has shape {grad_output.shape}, expected {expected}")
-        self.weight.grad += grad_output.T @ x
+        _array.add_into(self.weight.grad, np.dot(grad_output.T, x))
         if self.bias is not None:
-            self.bias.grad += grad_output.sum(axis=0)
+            _array.add_into(self.bias.grad, np.add.reduce(grad_output, 0))  # grad_output.sum(axis=0)
         if not need_input_grad:
             return None
-        return grad_output @ self.weight.data
+        grad_input: NDArray[Any] = np.dot(grad_output, self.weight.data)
+        return grad_input
 
     def __repr__(self) -> str:
         return (

@@ -88,21 +88,32 @@ class MSELoss(Loss):
         self._diff: NDArray[Any] | None = None
 
     def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
-        p = _array.as_float_array(pred, _array.result_dtype(pred), "prediction")
-        t = _array.as_float_array(target, p.dtype, "target")
-        self._check_shapes(p, t)
+        if (
+            isinstance(pred, np.ndarray)
+            and isinstance(target, np.ndarray)
+            and pred.dtype == target.dtype
+            and pred.dtype in _array.FLOAT_DTYPES
+        ):
+            p, t = pred, target  # the common case, with no conversion to make
+        else:
+            p = _array.as_float_array(pred, _array.result_dtype(pred), "prediction")
+            t = _array.as_float_array(target, p.dtype, "target")
+        if p.shape != t.shape or p.size == 0:
+            self._check_shapes(p, t)
         diff = p - t
         self._diff = diff
-        flat = diff.reshape(-1)
-        total = float(flat @ flat)
+        total = _array.sum_of_squares(diff)
         return total / diff.size if self.reduction == "mean" else total
 
     def backward(self) -> NDArray[Any]:
         diff = self._diff
         if diff is None:
             raise RuntimeError("MSELoss.backward called before the loss was computed")
-        scale = 2.0 / diff.size if self.reduction == "mean" else 2.0
-        return diff * scale
+        return diff * self.grad_scale(diff.size)
+
+    def grad_scale(self, size: int) -> float:
+        """The factor in ``dL/dp = factor * (p - t)``: ``2 / size`` for "mean", 2 for "sum"."""
+        return 2.0 / size if self.reduction == "mean" else 2.0
 
 
 def _scale(loss: Loss, count: int) -> float:

@@ -71,6 +71,15 @@ class SGD(Optimizer):
     def step(self) -> None:
         """Apply one update to every parameter, in place."""
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        if mu == 0 and wd == 0:  # plain gradient descent: θ ← θ - γ g, with no state
+            small = _array.INPLACE_MIN_SIZE
+            for p in self.params:
+                d = p.data
+                if d.size < small:  # _array.subtract_into(d, lr * p.grad), inlined: the hot loop of training
+                    d[...] = d - lr * p.grad
+                else:
+                    d -= lr * p.grad
+            return
         for p, state in zip(self.params, self.state, strict=True):
             g = p.grad
             if wd != 0:
@@ -85,4 +94,4 @@ class SGD(Optimizer):
                     buf *= mu
                     buf += (1.0 - self.dampening) * g
                 g = g + mu * buf if self.nesterov else buf
-            p.data -= lr * g
+            _array.subtract_into(p.data, lr * g)
