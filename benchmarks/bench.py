@@ -269,6 +269,11 @@ def measure(cases: Sequence[Case], st: Settings) -> list[Result]:
     return [Result(c.name, s, k) for c, s, k in zip(cases, samples, iters, strict=True)]
 
 
+def _bind(make: Callable[..., Runner], *args: Any) -> Callable[[], Runner]:
+    """``make`` with its arguments, called only when the case is prepared."""
+    return lambda: make(*args)
+
+
 def fmt_time(s: float) -> str:
     if s < 1e-3:
         return f"{s * 1e6:8.2f} µs"
@@ -335,7 +340,7 @@ def numpy_min_step(X: NDArray[Any], y: NDArray[Any], W0: NDArray[Any], b0: NDArr
             loss = float(dot(rflat, rflat))
             mul(r, scale, r)
             dot(rT, X, gW)
-            add_reduce(r, 0, None, gb)
+            add_reduce(r, 0, None, gb)  # type: ignore[call-overload]
             mul(gW, lr_, gW)
             sub(W, gW, W)
             mul(gb, lr_, gb)
@@ -544,7 +549,7 @@ def step_group(n: int, d: int, o: int, dtype: Any, peers: Peers, st: Settings, *
     if n >= 10_000:
         makers.append((READ_CASES[0], read_dot, 1))
         makers.append((READ_CASES[1], read_sum, 1))
-    cases = [Case(name, (lambda m=m: m(X, y, W0, b0, LR)), mi) for name, m, mi in makers]
+    cases = [Case(name, _bind(m, X, y, W0, b0, LR), mi) for name, m, mi in makers]
     results = measure(cases, st)
     ref = next(r for r in results if r.name == NUMPY_MIN)
     base = (ref.median, min(ref.samples))
@@ -589,7 +594,7 @@ def numpy_minibatch(bs: int) -> Callable[..., Runner]:
                     g = diff * (2.0 / flat.size)
                     W[...] -= lr * (g.T @ xb)
                     b[...] -= lr * g.sum(axis=0)
-            return total / n
+            return float(total / n)
 
         return run
 
@@ -637,7 +642,7 @@ def torch_minibatch(torch: Any, bs: int) -> Callable[..., Runner]:
                     out.backward()
                     opt.step()
                     total += out.item() * len(idx)
-            return total / n
+            return float(total / n)
 
         return run
 
@@ -653,7 +658,7 @@ def minibatch_group(n: int, d: int, bs: int, peers: Peers, st: Settings) -> dict
     ]
     if peers.torch is not None and not st.quick:
         makers.append((f"torch loop (batch {bs})", torch_minibatch(peers.torch, bs), 1))
-    cases = [Case(name, (lambda m=m: m(X, y, W0, b0, LR)), mi) for name, m, mi in makers]
+    cases = [Case(name, _bind(m, X, y, W0, b0, LR), mi) for name, m, mi in makers]
     results = measure(cases, st)
     rows = [r.as_dict((results[0].median, min(results[0].samples)), None) for r in results]
     title = f"mini-batch epoch, N={n} D={d} O=1 float64, batch {bs}, shuffled"
@@ -718,7 +723,7 @@ def numpy_mlp(bs: int, lr: float) -> Callable[[NDArray[Any], NDArray[Any]], Runn
                     c2[...] -= lr * g.sum(axis=0)
                     W1[...] -= lr * (ga.T @ xb)
                     c1[...] -= lr * ga.sum(axis=0)
-            return total / n
+            return float(total / n)
 
         return run
 
@@ -730,7 +735,7 @@ def minigrad_mlp(bs: int, lr: float) -> Callable[[NDArray[Any], NDArray[Any]], R
         l1, l2 = mg.Linear(X.shape[1], 64, rng=0), mg.Linear(64, Y.shape[1], rng=0)
         for p, a in zip([*l1.parameters(), *l2.parameters()], mlp_weights(X.shape[1], 64, Y.shape[1]), strict=True):
             p.data[...] = a
-        model = mg.Sequential(l1, mg.ReLU(), l2)  # type: ignore[attr-defined]
+        model = mg.Sequential(l1, mg.ReLU(), l2)
         opt = mg.SGD(model.parameters(), lr=lr)
         loss_fn = mg.MSELoss()
         rng = np.random.default_rng(1)
@@ -771,7 +776,7 @@ def torch_mlp(torch: Any, bs: int, lr: float) -> Callable[[NDArray[Any], NDArray
                     out.backward()
                     opt.step()
                     total += out.item() * len(idx)
-            return total / n
+            return float(total / n)
 
         return run
 
@@ -790,7 +795,7 @@ def mlp_group(peers: Peers, st: Settings) -> dict[str, Any]:
         notes.append("minigrad has no Sequential/ReLU yet: its MLP row is left out")
     if peers.torch is not None and not st.quick:
         makers.append(("torch nn.Sequential loop", torch_mlp(peers.torch, bs, lr)))
-    cases = [Case(name, (lambda m=m: m(X, Y)), 1) for name, m in makers]
+    cases = [Case(name, _bind(m, X, Y), 1) for name, m in makers]
     results = measure(cases, st)
     rows = [r.as_dict((results[0].median, min(results[0].samples)), None) for r in results]
     title = f"MLP epoch {X.shape[1]}-64-ReLU-{Y.shape[1]}, MSE on one-hot, batch {bs}, on {data_name} (N={X.shape[0]})"

@@ -15,6 +15,8 @@ Every other model, loss or optimizer takes the general path:
 from __future__ import annotations
 
 import math
+import os
+import threading
 from typing import Any
 
 import numpy as np
@@ -33,9 +35,10 @@ from minigrad.parameter import Parameter
 #: the gradient together.  Smaller data sits in the CPU caches anyway.
 STREAM_MIN_BYTES = 1 << 24
 
-#: Bytes of X per row block when streaming: the block stays in the core's
-#: cache between its uses.
-STREAM_BLOCK_BYTES = 1 << 20
+#: Elements of X per row block when streaming (2 MiB of float64, 1 MiB of
+#: float32): the block stays in the CPU's caches between its uses, and the
+#: BLAS calls on it are long enough to amortise their start.
+STREAM_BLOCK_ELEMENTS = 1 << 18
 
 
 class LinearMSEStep:
@@ -55,7 +58,7 @@ class LinearMSEStep:
     ``zero_grad`` followed by ``backward`` would), and no ``dL/dX``.
 
     On larger data X is streamed in row blocks of about
-    :data:`STREAM_BLOCK_BYTES`: each block's residual, its share of the loss
+    :data:`STREAM_BLOCK_ELEMENTS`: each block's residual, its share of the loss
     and of the gradient are computed while the block is in cache, so a step
     reads X from memory once instead of twice.  The gradient is then a sum of
     block contributions and equals the one-pass result to float rounding.
@@ -151,41 +154,92 @@ class LinearMSEStep:
             np.add.reduce(g, axis=0, out=layer.bias.grad)  # g.sum(axis=0), as Linear.backward
 
     def _streamed_loss(self, X: NDArray[Any], y: NDArray[Any]) -> float:
-        """Loss and unscaled gradient sums in one pass over X, a row block at a time."""
-        layer = self.layer
+        """Loss and unscaled gradient sums in one pass over X, a row block at a time.
+
+        An X of at least twice :data:`STREAM_MIN_BYTES` is cut into
+        :func:`stream_parts` row ranges that threads stream side by side
+        (NumPy and BLAS release the GIL); their sums are added in range order,
+        so the result does not depend on which thread finishes first.
+        """
         n, out = X.shape[0], y.shape[1]
-        wt = layer.weight.data.T
-        bias = layer.bias.data if layer.bias is not None else None
-        rows = max(1, STREAM_BLOCK_BYTES // max(1, X.itemsize * X.shape[1]))
-        rows = min(rows, n)
+        parts = stream_parts(X)
+        bounds = [n * i // parts for i in range(parts + 1)]
+        results: list[tuple[float, NDArray[Any], NDArray[Any]] | None] = [None] * parts
+        errors: list[BaseException] = []
+
+        def work(i: int) -> None:
+            try:
+                results[i] = self._stream_rows(X, y, bounds[i], bounds[i + 1])
+            except Exception as exc:  # handed to the calling thread below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(1, parts)]
+        for t in threads:
+            t.start()
+        results[0] = self._stream_rows(X, y, bounds[0], bounds[1])  # this thread's share; Ctrl-C stops it
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        total = 0.0
         acc_w, acc_b = self._acc_w, self._acc_b
-        if acc_w is None or acc_w.shape != wt.T.shape or acc_w.dtype != X.dtype:
-            acc_w = self._acc_w = np.empty(wt.T.shape, dtype=X.dtype)
+        if acc_w is None or acc_b is None or acc_w.shape != (out, X.shape[1]) or acc_w.dtype != X.dtype:
+            acc_w = self._acc_w = np.empty((out, X.shape[1]), dtype=X.dtype)
             acc_b = self._acc_b = np.empty(out, dtype=X.dtype)
-        assert acc_b is not None
         acc_w.fill(0)
         acc_b.fill(0)
+        for result in results:
+            assert result is not None
+            total += result[0]
+            acc_w += result[1]
+            acc_b += result[2]
+        self._streamed = True
+        self._size = n * out
+        return total / self._size if self.loss.reduction == "mean" else total
+
+    def _stream_rows(
+        self, X: NDArray[Any], y: NDArray[Any], lo: int, hi: int
+    ) -> tuple[float, NDArray[Any], NDArray[Any]]:
+        """``(sum r**2, r^T X, sum of r's rows)`` over rows ``lo:hi``, one cache-sized block at a time."""
+        layer = self.layer
+        out = y.shape[1]
+        wt = layer.weight.data.T
+        bias = layer.bias.data if layer.bias is not None else None
+        rows = max(1, min(hi - lo, STREAM_BLOCK_ELEMENTS // max(1, X.shape[1])))
+        acc_w = np.zeros((out, X.shape[1]), dtype=X.dtype)
+        acc_b = np.zeros(out, dtype=X.dtype)
         part_w = np.empty_like(acc_w)
         buf = np.empty((rows, out), dtype=X.dtype)
         total = 0.0
-        for start in range(0, n, rows):
-            xb = X[start : start + rows]
+        for start in range(lo, hi, rows):
+            stop = min(start + rows, hi)
+            xb = X[start:stop]
             # Touch the block first: NumPy's summation streams it from memory into the cache
             # faster than the BLAS kernels' own loads do, and they then find it there.
             np.add.reduce(xb, None)
-            r = buf[: xb.shape[0]]
+            r = buf[: stop - start]
             np.dot(xb, wt, out=r)
             if bias is not None:
                 r += bias
-            r -= y[start : start + rows]
+            r -= y[start:stop]
             total += _array.sum_of_squares(r)
             np.dot(r.T, xb, out=part_w)
             acc_w += part_w
             if bias is not None:
                 acc_b += np.add.reduce(r, 0)
-        self._streamed = True
-        self._size = n * out
-        return total / self._size if self.loss.reduction == "mean" else total
+        return total, acc_w, acc_b
+
+
+def stream_parts(X: NDArray[Any]) -> int:
+    """How many threads stream X side by side: one per available core (at most 4) on an X of at
+    least ``2 * STREAM_MIN_BYTES``, else 1 (a thread costs more than it brings on smaller data)."""
+    if X.nbytes < 2 * STREAM_MIN_BYTES:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores, X.shape[0]))
 
 
 class Trainer:
@@ -211,8 +265,14 @@ class Trainer:
     def step(self, X: NDArray[Any], y: NDArray[Any], epoch: int, tol: float | None, y_was_1d: bool) -> float:
         """Predict, compare and (unless the loss is ≤ tol) learn; return the loss."""
         fused = self.fused
-        if fused is None or not fused.accepts(X, y):
-            return self._general_step(X, y, epoch, tol, y_was_1d)
+        if fused is not None and fused.accepts(X, y):
+            return self.fused_step(X, y, epoch, tol)
+        return self._general_step(X, y, epoch, tol, y_was_1d)
+
+    def fused_step(self, X: NDArray[Any], y: NDArray[Any], epoch: int, tol: float | None) -> float:
+        """:meth:`step` by the fused path, for data that ``self.fused.accepts``."""
+        fused = self.fused
+        assert fused is not None
         value = fused.loss_value(X, y)
         if not math.isfinite(value):
             self.restore()
@@ -282,6 +342,9 @@ def minibatch_epoch(
     """
     n = X.shape[0]
     order = rng.permutation(n) if rng is not None else None
+    mean = trainer.loss.reduction == "mean"
+    # Batches are rows of the checked X and y: when the whole data suits the fused step, every batch does.
+    fused = trainer.fused is not None and trainer.fused.accepts(X, y)
     total = 0.0
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
@@ -290,6 +353,6 @@ def minibatch_epoch(
         else:
             idx = order[start:stop]
             xb, yb = X[idx], y[idx]
-        value = trainer.step(xb, yb, epoch, None, y_was_1d)
-        total += value * (stop - start) if trainer.loss.reduction == "mean" else value
-    return total / n if trainer.loss.reduction == "mean" else total
+        value = trainer.fused_step(xb, yb, epoch, None) if fused else trainer.step(xb, yb, epoch, None, y_was_1d)
+        total += value * (stop - start) if mean else value
+    return total / n if mean else total

@@ -104,7 +104,7 @@ def test_streamed_fit_equals_the_general_path_to_rounding(
 ) -> None:
     """Small blocks (and a last partial one) over a small X: the row-blocked pass, checked cheaply."""
     monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(trainer, "STREAM_BLOCK_BYTES", 7 * 6 * np.dtype(dtype).itemsize)  # 7 rows of 6 features
+    monkeypatch.setattr(trainer, "STREAM_BLOCK_ELEMENTS", 7 * 6)  # 7 rows of 6 features
     X, y = data(100, 6, fout, dtype, seed=2)
     lr = 0.05 if reduction == "mean" else 0.05 / (100 * fout)
     kw: dict[str, Any] = {"bias": bias, "reduction": reduction, "lr": lr, "epochs": 6}
@@ -129,7 +129,7 @@ def test_streamed_fit_stops_at_tol_without_touching_the_gradients(monkeypatch: p
 
 def test_streamed_divergence_restores_the_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(trainer, "STREAM_BLOCK_BYTES", 64)
+    monkeypatch.setattr(trainer, "STREAM_BLOCK_ELEMENTS", 8)
     X, y = data(30, 4, 1)
     model = mg.Linear(4, 1, rng=0)
     before = model.state_dict()
@@ -208,3 +208,25 @@ def test_in_place_helpers_update_the_array_itself() -> None:
         _array.subtract_into(a, b)
         np.testing.assert_array_equal(view, ref_sub)
         assert view is a
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+def test_streaming_in_several_threads_is_deterministic(monkeypatch: pytest.MonkeyPatch, parts: int) -> None:
+    """Row ranges streamed side by side are summed in range order: the same bits on every run."""
+    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(trainer, "STREAM_BLOCK_ELEMENTS", 5 * 4)
+    monkeypatch.setattr(trainer, "stream_parts", lambda X: parts)
+    X, y = data(101, 4, 2, seed=5)
+    runs = [train(mg.Linear, X, y, epochs=3)[0].state_dict() for _ in range(3)]
+    slow = train(GeneralLinear, X, y, epochs=3)[0].state_dict()
+    for name in slow:
+        for run in runs[1:]:
+            np.testing.assert_array_equal(run[name], runs[0][name], err_msg=name)
+        np.testing.assert_allclose(runs[0][name], slow[name], rtol=1e-12, err_msg=name)
+
+
+def test_stream_parts_uses_threads_only_on_large_data() -> None:
+    small = np.empty((10, 3))
+    assert trainer.stream_parts(small) == 1
+    large = np.lib.stride_tricks.as_strided(np.empty(1), shape=(trainer.STREAM_MIN_BYTES // 4, 1), strides=(0, 0))
+    assert 1 <= trainer.stream_parts(large) <= 4

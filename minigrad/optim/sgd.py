@@ -76,9 +76,9 @@ class SGD(Optimizer):
             for p in self.params:
                 d = p.data
                 if d.size < small:  # _array.subtract_into(d, lr * p.grad), inlined: the hot loop of training
-                    d[...] = d - lr * p.grad
+                    d[...] = d - p.grad * lr  # (grad * lr is lr * grad, and a little faster for tiny arrays)
                 else:
-                    d -= lr * p.grad
+                    d -= p.grad * lr
             return
         for p, state in zip(self.params, self.state, strict=True):
             g = p.grad
