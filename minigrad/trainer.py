@@ -239,7 +239,7 @@ def stream_parts(X: NDArray[Any]) -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on every platform
         cores = os.cpu_count() or 1
-    return max(1, min(4, cores, X.shape[0]))
+    return max(1, min(4, cores, int(X.shape[0])))
 
 
 class Trainer:
