@@ -994,15 +994,22 @@ def plot(groups: list[dict[str, Any]], sweep: list[int], path: str) -> bool:
         NUMPY_MIN,
         "numpy plain (allocating)",
         "torch nn.Linear+MSELoss+SGD",
-        READ_CASES[0],
     ]
     fig, axes = plt.subplots(1, 2, figsize=(12, 5), sharey=True)
     for ax, dtype in zip(axes, ("float64", "float32"), strict=True):
         for name in names:
             pts = [(n, r["median_s"]) for n in sweep if (r := find(groups, "step", name, n=n, d=100, o=1, dtype=dtype))]
             if pts:
-                style = "--" if name == READ_CASES[0] else "-"
-                ax.loglog([p[0] for p in pts], [p[1] for p in pts], style, marker="o", label=name)
+                ax.loglog([p[0] for p in pts], [p[1] for p in pts], "-", marker="o", label=name)
+        limit = []
+        for n in sweep:
+            reads = [
+                r["median_s"] for name in READ_CASES if (r := find(groups, "step", name, n=n, d=100, o=1, dtype=dtype))
+            ]
+            if reads:
+                limit.append((n, min(reads)))
+        if limit:
+            ax.loglog([p[0] for p in limit], [p[1] for p in limit], "k--", label="one read of X (bandwidth limit)")
         ax.set_title(f"one full-batch step, D=100, O=1, {dtype}")
         ax.set_xlabel("N (rows of X)")
         ax.grid(True, which="both", alpha=0.3)

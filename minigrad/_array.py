@@ -91,6 +91,8 @@ def check_finite(a: NDArray[Any], name: str) -> None:
     """
     if a.size == 0:
         return
+    if a.size <= FINITE_BLOCK_ELEMENTS and np.isfinite(a).all():  # one small block: the exact check at once
+        return
     flat = a.reshape(a.shape[0], -1) if a.ndim > 1 else a.reshape(-1, 1)
     rows = max(1, FINITE_BLOCK_ELEMENTS // max(1, flat.shape[1]))
     summable = a.dtype.kind == "f"
