@@ -122,7 +122,7 @@ class LinearMSEStep:
             r = self._residual
             if r is None or r.shape != y.shape:
                 r = self._residual = np.empty(y.shape, dtype=y.dtype)
-            np.dot(X, layer.weight.data.T, out=r)
+            np.dot(X, layer.weight.data.T, r)  # (outputs passed by position: the faster call)
             if layer.bias is not None:
                 r += layer.bias.data
             r -= y
@@ -149,9 +149,9 @@ class LinearMSEStep:
         else:
             r *= scale
             g = r
-        np.dot(g.T, x, out=layer.weight.grad)
+        np.dot(g.T, x, layer.weight.grad)
         if layer.bias is not None:
-            np.add.reduce(g, axis=0, out=layer.bias.grad)  # g.sum(axis=0), as Linear.backward
+            np.add.reduce(g, 0, None, layer.bias.grad)  # type: ignore[call-overload]  # g.sum(axis=0)
 
     def _streamed_loss(self, X: NDArray[Any], y: NDArray[Any]) -> float:
         """Loss and unscaled gradient sums in one pass over X, a row block at a time.
