@@ -904,7 +904,7 @@ def find(groups: list[dict[str, Any]], kind: str, name: str, **params: Any) -> d
 def summary(groups: list[dict[str, Any]], memory: dict[str, Any], sweep: list[int]) -> dict[str, Any]:
     """Slopes, float32 speed-up and the targets of issue 4, each with its measured value."""
     fit_name, man_name = "minigrad fit (per epoch)", "minigrad manual loop"
-    out: dict[str, Any] = {"slopes": {}, "float32_speedup": {}, "targets": []}
+    out: dict[str, Any] = {"slopes": {}, "slopes_out_of_cache": {}, "float32_speedup": {}, "targets": []}
     print("\n== summary ==")
     for dtype in ("float64", "float32"):
         for name in (fit_name, NUMPY_MIN, *READ_CASES):
@@ -917,6 +917,11 @@ def summary(groups: list[dict[str, Any]], memory: dict[str, Any], sweep: list[in
             if s is not None:
                 out["slopes"][f"{name} {dtype}"] = s
                 print(f"log-log slope of time vs N ({sweep[0]:g}..{sweep[-1]:g}), {name}, {dtype}: {s:.3f}")
+            big_pts = [(n, t) for n, t in pts if n >= 100_000]  # X far beyond the caches
+            s_big = loglog_slope(big_pts) if len(big_pts) >= 2 else None
+            if s_big is not None:
+                out["slopes_out_of_cache"][f"{name} {dtype}"] = s_big
+                print(f"  ... from {big_pts[0][0]:g} to {big_pts[-1][0]:g} (X out of cache): {s_big:.3f}")
     big = sweep[-1]
     for name in (fit_name, NUMPY_MIN):
         r64 = find(groups, "step", name, n=big, d=100, o=1, dtype="float64")
@@ -1022,6 +1027,61 @@ def plot(groups: list[dict[str, Any]], sweep: list[int], path: str) -> bool:
     return True
 
 
+# -- markdown -------------------------------------------------------------------------------------------
+
+
+def markdown(record: dict[str, Any]) -> str:
+    """The results of a run as Markdown tables (ratios of medians, the README's summary)."""
+    groups = record["groups"]
+    cols = [
+        ("minigrad fit (per epoch)", "fit"),
+        ("minigrad manual loop", "manual loop"),
+        ("numpy plain (allocating)", "plain NumPy"),
+        ("torch nn.Linear+MSELoss+SGD", "torch"),
+        ("sklearn SGDRegressor.partial_fit (epoch)", "sklearn SGD epoch"),
+        ("sklearn LinearRegression.fit (solve)", "sklearn solve"),
+    ]
+    lines = [
+        "| N×D×O | dtype | numpy-min | " + " | ".join(c[1] for c in cols) + " | fit: share of BW limit |",
+        "|---|---|---|" + "---|" * len(cols) + "---|",
+    ]
+    for g in groups:
+        if g["kind"] != "step":
+            continue
+        by = {r["name"]: r for r in g["results"]}
+        base = by[NUMPY_MIN]
+        cells = [f"{by[c]['ratio']:.2f}" if c in by else "–" for c, _ in cols]
+        fit = by.get("minigrad fit (per epoch)")
+        bw = f"{fit['bandwidth_fraction']:.2f}" if fit and fit.get("bandwidth_fraction") else "–"
+        lines.append(
+            f"| {g['n']}×{g['d']}×{g['o']} | {g['dtype']} | {fmt_time(base['median_s']).strip()} (1.00) | "
+            + " | ".join(cells)
+            + f" | {bw} |"
+        )
+    other = ["", "| benchmark | baseline | contender | ratio (medians) | ratio (mins) |", "|---|---|---|---|---|"]
+    for g in groups:
+        if g["kind"] == "step":
+            continue
+        base = g["results"][0]
+        for r in g["results"][1:]:
+            other.append(
+                f"| {g['title']} | {base['name']}: {fmt_time(base['median_s']).strip()} | {r['name']} | "
+                f"{r['ratio']:.2f} | {r['ratio_of_mins']:.2f} |"
+            )
+    mem = ["", "| extra peak memory during training (tracemalloc) | × size of X |", "|---|---|"]
+    for r in record.get("memory", {}).get("results", []):
+        mem.append(f"| {r['name']}, N={record['memory']['n']} D={record['memory']['d']} | {r['ratio']:.4f} |")
+    summ = record.get("summary", {})
+    extra = [""]
+    for key, slope in summ.get("slopes", {}).items():
+        extra.append(f"- log-log slope of time per step against N, {key}: {slope:.2f}")
+    for key, slope in summ.get("slopes_out_of_cache", {}).items():
+        extra.append(f"- the same from N=1e5 on (X out of cache), {key}: {slope:.2f}")
+    for key, sp in summ.get("float32_speedup", {}).items():
+        extra.append(f"- float32 speed-up over float64 at the largest N, {key}: {sp:.2f}×")
+    return "\n".join(lines + other + mem + extra) + "\n"
+
+
 # -- main ---------------------------------------------------------------------------------------------
 
 
@@ -1030,6 +1090,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="small sizes and short samples (a smoke test, < 60 s)")
     p.add_argument("--json", metavar="PATH", help="write every sample and the summary as JSON")
     p.add_argument("--plot", metavar="PATH", help="draw time per step against N (needs matplotlib)")
+    p.add_argument("--markdown", metavar="PATH", help="write the results as Markdown tables (ratios)")
     p.add_argument("--sample", type=float, default=None, help="seconds per timing sample (0.2; quick 0.02)")
     p.add_argument("--pause", type=float, default=None, help="seconds of pause before each sample (0.1; quick 0.01)")
     p.add_argument("--reps", type=int, default=None, help="samples per contender (5; quick 3)")
@@ -1125,20 +1186,24 @@ def _run(args: argparse.Namespace, st: Settings, peers: Peers, t_start: float) -
     plotted = plot(groups, sweep, args.plot) if args.plot else False
     elapsed = time.perf_counter() - t_start
     print(f"\nbenchmark finished in {elapsed:.1f} s")
+    record = {
+        "machine": info,
+        "settings": vars(st),
+        "args": vars(args),
+        "groups": groups,
+        "memory": memory,
+        "summary": summ,
+        "plot": args.plot if plotted else None,
+        "elapsed_s": elapsed,
+    }
     if args.json:
-        record = {
-            "machine": info,
-            "settings": vars(st),
-            "args": vars(args),
-            "groups": groups,
-            "memory": memory,
-            "summary": summ,
-            "plot": args.plot if plotted else None,
-            "elapsed_s": elapsed,
-        }
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(record, fh, indent=1)
         print(f"JSON written to {args.json}")
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as fh:
+            fh.write(markdown(record))
+        print(f"Markdown written to {args.markdown}")
     return 0
 
 
