@@ -61,7 +61,10 @@ class LinearMSEStep:
     :data:`STREAM_BLOCK_ELEMENTS`: each block's residual, its share of the loss
     and of the gradient are computed while the block is in cache, so a step
     reads X from memory once instead of twice.  The gradient is then a sum of
-    block contributions and equals the one-pass result to float rounding.
+    block contributions and equals the one-pass result to float rounding.  On
+    an X of twice that size or more, :func:`stream_parts` row ranges are
+    streamed side by side in threads and added in range order, so the result
+    is the same on every run.
 
     No extra array grows with N beyond the ``N × O`` residual (on streamed
     data, not even that): no copy of X, no X-sized temporary.

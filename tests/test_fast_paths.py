@@ -230,3 +230,16 @@ def test_stream_parts_uses_threads_only_on_large_data() -> None:
     assert trainer.stream_parts(small) == 1
     large = np.lib.stride_tricks.as_strided(np.empty(1), shape=(trainer.STREAM_MIN_BYTES // 4, 1), strides=(0, 0))
     assert 1 <= trainer.stream_parts(large) <= 4
+
+
+def test_streamed_fit_accepts_strided_and_fortran_ordered_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(trainer, "STREAM_BLOCK_ELEMENTS", 9 * 3)
+    X, y = data(120, 6, 2, seed=8)
+    views = [np.asfortranarray(X[:, :3]), X[::2, ::2]]
+    for Xv in views:
+        yv = y[: Xv.shape[0]]
+        fast = train(mg.Linear, Xv, yv, epochs=4)[0].state_dict()
+        slow = train(GeneralLinear, np.ascontiguousarray(Xv), yv, epochs=4)[0].state_dict()
+        for name in slow:
+            np.testing.assert_allclose(fast[name], slow[name], rtol=1e-12, err_msg=name)
