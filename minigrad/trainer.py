@@ -249,8 +249,10 @@ class Trainer:
     """One optimisation step with the guarantees fit gives.
 
     Before each update the parameters are copied into ``backup`` (parameters
-    are small next to the data), so a step that produces NaN/inf, or that a
-    KeyboardInterrupt cuts short, can be undone exactly.
+    are small next to the data), and the optimizer's state (momentum buffers,
+    moment estimates, step counts) into ``state_backup``, so a step that
+    produces NaN/inf, or that a KeyboardInterrupt cuts short, can be undone
+    exactly: parameters and optimizer state both.
     """
 
     def __init__(self, model: Module, params: list[Parameter], loss: Loss, optimizer: Optimizer) -> None:
@@ -259,6 +261,7 @@ class Trainer:
         self.loss = loss
         self.optimizer = optimizer
         self.backup = [_array.copy(p.data) for p in params]
+        self.state_backup = optimizer.copy_state()
         self.updating = False
         self.fused: LinearMSEStep | None = None
         if LinearMSEStep.applies(model, loss):
@@ -309,6 +312,7 @@ class Trainer:
         params = self.params
         for b, p in zip(self.backup, params, strict=True):
             b[...] = p.data
+        self.state_backup = self.optimizer.copy_state()
         self.updating = True
         self.optimizer.step()
         self.updating = False
@@ -319,9 +323,10 @@ class Trainer:
                 raise DivergenceError(epoch, "a parameter", self.optimizer.lr)
 
     def restore(self) -> None:
-        """Put back the parameters saved before the last update."""
+        """Put back the parameters and the optimizer state saved before the last update."""
         for b, p in zip(self.backup, self.params, strict=True):
             _array.copy_into(p.data, b)
+        self.optimizer.set_state(self.state_backup)
 
     def undo_unfinished_step(self) -> None:
         """Restore the parameters if an update was cut short."""

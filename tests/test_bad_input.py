@@ -384,3 +384,74 @@ def test_keyboard_interrupt_inside_step_via_monkeypatch(monkeypatch: pytest.Monk
         fit(model, X, y, optimizer=opt)
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[name])
+
+
+# -- the optimizer's state is undone with the parameters ----------------------------------------
+
+
+def optimizers_with_state(model: mg.Module, lr: float) -> list[mg.Optimizer]:
+    return [
+        mg.SGD(model.parameters(), lr=lr, momentum=0.9),
+        mg.Adam(model.parameters(), lr=lr),
+        mg.AdamW(model.parameters(), lr=lr),
+    ]
+
+
+@pytest.mark.parametrize("which", [0, 1, 2], ids=["sgd-momentum", "adam", "adamw"])
+def test_an_overflowing_update_restores_the_optimizer_state_too(which: int) -> None:
+    """An update that overflows in a later epoch: parameters and optimizer state as before that step."""
+    model = mg.Linear(2, 1, rng=0)
+    X, y = data(n=4)
+    opt = optimizers_with_state(model, 0.01)[which]
+    fit(model, X, y, optimizer=opt, epochs=2)
+    params_before = model.state_dict()
+    state_before = opt.state_dict()
+    model.weight.grad[...] = 0.0
+    # From here on, every gradient is huge: the third update overflows to inf.
+    opt.lr = 1e308
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(mg.DivergenceError, match="epoch 1"):
+            fit(model, X, 1e6 * y, optimizer=opt, epochs=1)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, params_before[name])
+    after = opt.state_dict()["state"]
+    assert len(after) == len(state_before["state"])
+    for s_after, s_before in zip(after, state_before["state"], strict=True):
+        assert s_after.keys() == s_before.keys()
+        for key, value in s_before.items():
+            np.testing.assert_array_equal(s_after[key], value, err_msg=f"optimizer state {key!r} changed")
+
+
+def test_interrupted_momentum_step_restores_the_momentum_buffer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C after the momentum buffers moved but before the step ended: both are put back."""
+    model = mg.Linear(2, 1, rng=0)
+    X, y = data(n=6)
+    opt = mg.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    fit(model, X, y, optimizer=opt, epochs=2)
+    params_before = model.state_dict()
+    buffers_before = [np.array(s["momentum_buffer"]) for s in opt.state]
+    original = opt.step
+
+    def step() -> None:
+        original()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(opt, "step", step)
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, X, y, optimizer=opt, epochs=1)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, params_before[name])
+    for s, before in zip(opt.state, buffers_before, strict=True):
+        np.testing.assert_array_equal(s["momentum_buffer"], before)
+
+
+def test_the_first_step_diverging_leaves_the_optimizer_state_empty() -> None:
+    model = mg.Linear(2, 1, rng=0)
+    X, y = data(n=4)
+    opt = mg.SGD(model.parameters(), lr=1e308, momentum=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(mg.DivergenceError):
+            fit(model, X, 1e6 * y, optimizer=opt)
+    assert opt.state == [{}, {}]

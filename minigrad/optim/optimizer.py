@@ -74,6 +74,21 @@ class Optimizer:
         """Update every parameter in place from its ``grad``."""
         raise NotImplementedError
 
+    def copy_state(self) -> list[dict[str, StateValue]] | None:
+        """A copy of the per-parameter state, for undoing a step; None while every state is empty.
+
+        Used with :meth:`set_state` by ``fit`` to put the optimizer back where it
+        was when an update turns out to be non-finite or is interrupted.
+        """
+        state = self.state
+        if not any(state):
+            return None
+        return [{k: _array.copy(v) if isinstance(v, np.ndarray) else v for k, v in s.items()} for s in state]
+
+    def set_state(self, saved: list[dict[str, StateValue]] | None) -> None:
+        """Put back a state returned by :meth:`copy_state` (None: every state empty)."""
+        self.state = [{} for _ in self.params] if saved is None else saved
+
     def state_dict(self) -> dict[str, Any]:
         """Hyper-parameters and copies of the per-parameter state."""
         return {
