@@ -126,6 +126,25 @@ def all_finite(arrays: list[NDArray[Any]]) -> bool:
     return True
 
 
+def nonzero_in_every_column(a: NDArray[Any]) -> bool:
+    """True if every column of the 2-D *a* holds at least one nonzero (or NaN) entry.
+
+    The first row is looked at first (for most data it settles the question);
+    otherwise every row, in NumPy's buffered chunks, so no temporary the size
+    of *a* is made.
+
+    Example:
+        >>> import numpy as np
+        >>> nonzero_in_every_column(np.array([[0.0, 2.0], [3.0, 0.0]]))
+        True
+        >>> nonzero_in_every_column(np.array([[0.0, 2.0], [0.0, 1.0]]))
+        False
+    """
+    if a.shape[0] > 0 and np.logical_and.reduce(a[0], None):
+        return True
+    return bool(np.logical_and.reduce(np.logical_or.reduce(a, 0), None))
+
+
 def add_into(a: NDArray[Any], b: ArrayLike) -> None:
     """``a += b``, in place, the fastest way for the size of *a* (see :data:`INPLACE_MIN_SIZE`)."""
     if a.size < INPLACE_MIN_SIZE:

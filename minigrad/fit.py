@@ -250,41 +250,52 @@ def fit(
     eval_rows = max(EVAL_BATCH_SIZE, batch_size or 0)
     start = time.perf_counter()
 
+    # With nothing to call between epochs, the trainer runs the epochs itself, with less to do per epoch.
+    unobserved = full_batch and not cbs and val is None and not metric_fns and scheduler is None
+    append_loss = history.loss.append
+
     with np.errstate(all="ignore"):
         try:
-            for epoch in range(1, epochs + 1):
-                lr = optimizer.lr
-                if full_batch:
-                    epoch_loss = trainer.step(Xa, ya, epoch, tol, y_was_1d)
-                else:
-                    assert batch_size is not None
-                    epoch_loss = minibatch_epoch(trainer, Xa, ya, batch_size, gen, epoch, y_was_1d)
-                history.loss.append(epoch_loss)
-                converged = tol is not None and epoch_loss <= tol
-                logs: dict[str, Any] = {"loss": epoch_loss, "converged": converged}
-                if val is not None:
-                    val_pred = _predict(trainer, val[0], eval_rows, epoch)
-                    val_loss = loss(val_pred, val[1])
-                    if not math.isfinite(val_loss):
-                        trainer.restore()
-                        raise DivergenceError(epoch, "the validation loss", optimizer.lr)
-                    history.val_loss.append(val_loss)
-                    logs["val_loss"] = val_loss
-                if metric_fns:
-                    _record_metrics(_predict(trainer, Xa, eval_rows, epoch), ya, metric_fns, "", history, logs)
-                    if val is not None:
-                        _record_metrics(val_pred, val[1], metric_fns, "val_", history, logs)
-                logs["lr"] = lr
-                logs["time"] = time.perf_counter() - start
-                stop = [bool(cb.on_epoch_end(epoch, logs)) for cb in cbs]
-                if scheduler is not None:
-                    scheduler.step()
-                if converged:
+            if unobserved:
+                if trainer.full_batch(Xa, ya, int(epochs), tol, y_was_1d, history.loss):
                     history.stop_reason = "tol"
-                    break
-                if any(stop):
-                    history.stop_reason = "callback"
-                    break
+            else:
+                for epoch in range(1, epochs + 1):
+                    lr = optimizer.lr
+                    if full_batch:
+                        epoch_loss = trainer.step(Xa, ya, epoch, tol, y_was_1d)
+                    else:
+                        assert batch_size is not None
+                        epoch_loss = minibatch_epoch(trainer, Xa, ya, batch_size, gen, epoch, y_was_1d)
+                    append_loss(epoch_loss)
+                    converged = tol is not None and epoch_loss <= tol
+                    logs: dict[str, Any] = {"loss": epoch_loss, "converged": converged} if cbs else {}
+                    if val is not None:
+                        val_pred = _predict(trainer, val[0], eval_rows, epoch)
+                        val_loss = loss(val_pred, val[1])
+                        if not math.isfinite(val_loss):
+                            trainer.restore()
+                            raise DivergenceError(epoch, "the validation loss", optimizer.lr)
+                        history.val_loss.append(val_loss)
+                        logs["val_loss"] = val_loss
+                    if metric_fns:
+                        _record_metrics(_predict(trainer, Xa, eval_rows, epoch), ya, metric_fns, "", history, logs)
+                        if val is not None:
+                            _record_metrics(val_pred, val[1], metric_fns, "val_", history, logs)
+                    stop = False
+                    if cbs:
+                        logs["lr"] = lr
+                        logs["time"] = time.perf_counter() - start
+                        answers = [bool(cb.on_epoch_end(epoch, logs)) for cb in cbs]  # every callback, every epoch
+                        stop = any(answers)
+                    if scheduler is not None:
+                        scheduler.step()
+                    if converged:
+                        history.stop_reason = "tol"
+                        break
+                    if stop:
+                        history.stop_reason = "callback"
+                        break
         except KeyboardInterrupt:
             trainer.undo_unfinished_step()
             _close_progress(cbs)

@@ -28,6 +28,7 @@ from minigrad.linear import Linear
 from minigrad.losses import Loss, MSELoss
 from minigrad.module import Module
 from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.sgd import SGD
 from minigrad.parameter import Parameter
 
 #: An X at least this large (bytes) is streamed in row blocks by the fused
@@ -261,6 +262,7 @@ class Trainer:
         self.loss = loss
         self.optimizer = optimizer
         self.backup = [_array.copy(p.data) for p in params]
+        self._saves = list(zip(self.backup, params, strict=True))
         self.state_backup = optimizer.copy_state()
         self.updating = False
         self.fused: LinearMSEStep | None = None
@@ -274,6 +276,149 @@ class Trainer:
         if fused is not None and fused.accepts(X, y):
             return self.fused_step(X, y, epoch, tol)
         return self._general_step(X, y, epoch, tol, y_was_1d)
+
+    def full_batch(
+        self, X: NDArray[Any], y: NDArray[Any], epochs: int, tol: float | None, y_was_1d: bool, losses: list[float]
+    ) -> bool:
+        """Up to ``epochs`` full-batch steps, nothing run between them; True if the loss reached ``tol``.
+
+        fit calls this when no callback, validation data, metric or scheduler
+        looks at the model between epochs.  Each epoch's loss is appended to
+        ``losses``.  Every step is :meth:`step`, with the same numbers, the
+        same :class:`DivergenceError` (epoch and message) and the same
+        parameters restored; for the fused step on data held in cache the
+        parameter check after each update is deferred (see
+        :meth:`_fused_epochs`).
+        """
+        fused = self.fused
+        if (
+            epochs > 1
+            and fused is not None
+            and fused.accepts(X, y)
+            and X.nbytes < STREAM_MIN_BYTES
+            and _array.nonzero_in_every_column(X)
+        ):
+            return self._fused_epochs(X, y, epochs, tol, losses)
+        step = self.step
+        append = losses.append
+        for epoch in range(1, epochs + 1):
+            value = step(X, y, epoch, tol, y_was_1d)
+            append(value)
+            if tol is not None and value <= tol:
+                return True
+        return False
+
+    def _fused_epochs(
+        self, X: NDArray[Any], y: NDArray[Any], epochs: int, tol: float | None, losses: list[float]
+    ) -> bool:
+        """:meth:`full_batch` by the fused step on X smaller than :data:`STREAM_MIN_BYTES`, every column nonzero.
+
+        The arithmetic is :meth:`LinearMSEStep.loss_value` and
+        :meth:`LinearMSEStep.gradients` operation for operation (the same
+        bits), with the loop's invariants looked up once.  What differs is
+        when the parameters are checked for NaN/inf after an update: not at
+        once, but by the next epoch's loss.  X is finite and each of its
+        columns holds a nonzero ``x``, so a NaN or inf weight ``w`` gives the
+        term ``x·w`` = NaN or ±inf in some residual ``X W^T + b - y`` (a NaN or
+        inf bias is added to every residual), and a sum with a NaN or inf term
+        is NaN or inf whatever its order or the BLAS used: the loss is not
+        finite.  So a finite loss clears the update before it, and on a loss
+        that is not finite the parameters are checked exactly: not finite,
+        the error names the previous epoch and "a parameter", as the check
+        right after that update would have; finite, it is the loss of this
+        epoch.  The last update is checked after the loop.  Either way the
+        parameters and optimizer state saved before the last update are put
+        back, as :meth:`step` does.
+        """
+        fused = self.fused
+        assert fused is not None
+        layer = fused.layer
+        opt = self.optimizer
+        W, gW = layer.weight.data, layer.weight.grad
+        b = gb = None
+        if layer.bias is not None:
+            b, gb = layer.bias.data, layer.bias.grad
+        WT = W.T
+        size = y.size
+        mean = fused.loss.reduction == "mean"
+        scale = fused.loss.grad_scale(size)
+        small = size < _array.INPLACE_MIN_SIZE  # new arrays are cheaper than in-place updates
+        r = fused._residual
+        if r is None or r.shape != y.shape:
+            r = fused._residual = _array.empty(y.shape, y.dtype)
+        rT = r.T
+        # Plain SGD (no momentum, no weight decay, step not replaced) is done here, as SGD.step does it:
+        # θ ← θ - lr·g, with g·lr written into a buffer kept for the loop; its state stays as it is.
+        plain = type(opt) is SGD and opt.momentum == 0 and opt.weight_decay == 0 and "step" not in vars(opt)
+        lr = opt.lr
+        updates = [
+            (p.data, p.grad, None if p.data.size < _array.INPLACE_MIN_SIZE else _array.empty(p.shape, p.dtype))
+            for p in opt.params
+        ]
+        saves = self._saves
+        opt_step, copy_state = opt.step, opt.copy_state
+        dot, vdot, add, subtract, multiply = np.dot, np.vdot, np.add, np.subtract, np.multiply
+        add_reduce, isfinite, append = np.add.reduce, math.isfinite, losses.append
+        try:
+            for epoch in range(1, epochs + 1):
+                if small:
+                    r = dot(X, WT)
+                    if b is not None:
+                        r = r + b
+                    r = r - y
+                else:
+                    dot(X, WT, r)
+                    if b is not None:
+                        add(r, b, r)
+                    subtract(r, y, r)
+                total = float(vdot(r, r))
+                value = total / size if mean else total
+                if not isfinite(value):
+                    raise self._diverged(epoch)
+                append(value)
+                if tol is not None and value <= tol:
+                    return True
+                if small:
+                    g = r * scale
+                    gT = g.T
+                else:
+                    multiply(r, scale, r)
+                    g, gT = r, rT
+                dot(gT, X, gW)
+                if gb is not None:
+                    add_reduce(g, 0, None, gb)  # type: ignore[call-overload]  # g.sum(axis=0)
+                for saved, p in saves:
+                    saved[...] = p.data
+                self.updating = True
+                if plain:
+                    for d, grad, buf in updates:
+                        if buf is None:
+                            d[...] = d - grad * lr
+                        else:
+                            multiply(grad, lr, buf)
+                            subtract(d, buf, d)
+                else:
+                    self.state_backup = copy_state()
+                    opt_step()
+                self.updating = False
+        except BaseException:
+            # An error or Ctrl-C after an update the loop had not checked yet: never leave NaN/inf behind.
+            if not self.updating and not _array.all_finite([p.data for p in self.params]):
+                self.restore()
+            raise
+        if not _array.all_finite([p.data for p in self.params]):
+            self.restore()
+            raise DivergenceError(epochs, "a parameter", opt.lr)
+        return False
+
+    def _diverged(self, epoch: int) -> DivergenceError:
+        """Restore, and the error for a loss that is not finite in *epoch* (> 1: after an unchecked update)."""
+        lr = self.optimizer.lr
+        bad_parameter = epoch > 1 and not _array.all_finite([p.data for p in self.params])
+        self.restore()
+        if bad_parameter:
+            return DivergenceError(epoch - 1, "a parameter", lr)
+        return DivergenceError(epoch, "the loss", lr)
 
     def fused_step(self, X: NDArray[Any], y: NDArray[Any], epoch: int, tol: float | None) -> float:
         """:meth:`step` by the fused path, for data that ``self.fused.accepts``."""
@@ -309,23 +454,23 @@ class Trainer:
 
     def _update(self, epoch: int) -> None:
         """Save the parameters, let the optimizer update them, and undo an update that is not finite."""
-        params = self.params
-        for b, p in zip(self.backup, params, strict=True):
-            b[...] = p.data
-        self.state_backup = self.optimizer.copy_state()
+        for saved, p in self._saves:
+            saved[...] = p.data
+        optimizer = self.optimizer
+        self.state_backup = optimizer.copy_state()
         self.updating = True
-        self.optimizer.step()
+        optimizer.step()
         self.updating = False
-        for p in params:  # _array.all_finite, inlined: this runs once per step
+        for p in self.params:  # _array.all_finite, inlined: this runs once per step
             d = p.data
             if not math.isfinite(np.vdot(d, d)) and not np.isfinite(d).all():
                 self.restore()
-                raise DivergenceError(epoch, "a parameter", self.optimizer.lr)
+                raise DivergenceError(epoch, "a parameter", optimizer.lr)
 
     def restore(self) -> None:
         """Put back the parameters and the optimizer state saved before the last update."""
-        for b, p in zip(self.backup, self.params, strict=True):
-            _array.copy_into(p.data, b)
+        for saved, p in self._saves:
+            _array.copy_into(p.data, saved)
         self.optimizer.set_state(self.state_backup)
 
     def undo_unfinished_step(self) -> None:

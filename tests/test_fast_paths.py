@@ -243,3 +243,148 @@ def test_streamed_fit_accepts_strided_and_fortran_ordered_data(monkeypatch: pyte
         slow = train(GeneralLinear, np.ascontiguousarray(Xv), yv, epochs=4)[0].state_dict()
         for name in slow:
             np.testing.assert_allclose(fast[name], slow[name], rtol=1e-12, err_msg=name)
+
+
+# -- fit's epochs with nothing to call between them ---------------------------------------------
+#
+# Without callbacks, validation, metrics or scheduler, fit lets the trainer run the epochs itself
+# (Trainer.full_batch), and on small data with a nonzero in every column of X the parameter check
+# after each update is left to the next epoch's loss.  Errors, epochs and restored values must be
+# those of the check after every update, which a callback that does nothing forces.
+
+
+def outcome(
+    X: Array, y: Array, opt_factory: Any, *, observed: bool, epochs: int, bias: bool = True
+) -> tuple[Any, dict[str, Array], dict[str, Array], Any]:
+    """Fit a Linear; return (error or losses, parameters, gradients, optimizer state)."""
+    model = mg.Linear(X.shape[1], y.shape[1], bias=bias, dtype=X.dtype, rng=3)
+    opt = opt_factory(model)
+    callbacks: Any = [lambda epoch, logs: None] if observed else None
+    try:
+        result: Any = mg.fit(model, X, y, loss=mg.MSELoss(), optimizer=opt, epochs=epochs, callbacks=callbacks).loss
+    except mg.DivergenceError as exc:
+        result = (exc.epoch, exc.lr, str(exc))
+    grads = {name: p.grad.copy() for name, p in model.named_parameters()}
+    return result, model.state_dict(), grads, opt.state_dict()
+
+
+def assert_same_outcome(a: tuple[Any, ...], b: tuple[Any, ...]) -> None:
+    assert a[0] == b[0]
+    for one, other in ((a[1], b[1]), (a[2], b[2])):
+        assert one.keys() == other.keys()
+        for name in one:
+            np.testing.assert_array_equal(one[name], other[name], err_msg=name)
+    assert a[3]["hyperparameters"] == b[3]["hyperparameters"]
+    for s_a, s_b in zip(a[3]["state"], b[3]["state"], strict=True):
+        assert s_a.keys() == s_b.keys()
+        for key in s_a:
+            np.testing.assert_array_equal(s_a[key], s_b[key], err_msg=key)
+
+
+class InfAtStep(mg.SGD):
+    """SGD whose ``bad_step``-th step writes ``value`` into the first weight after updating."""
+
+    def __init__(self, *args: Any, bad_step: int, value: float = np.inf, index: Any = (0, 0), **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.bad_step, self.value, self.index, self.calls = bad_step, value, index, 0
+
+    def step(self) -> None:
+        super().step()
+        self.calls += 1
+        if self.calls == self.bad_step:
+            self.params[0].data[self.index] = self.value
+
+
+@pytest.mark.parametrize(
+    ("n", "fin", "fout", "bias", "dtype"),
+    [
+        (1, 1, 1, False, np.float64),
+        (1, 1, 1, True, np.float64),
+        (32, 10, 1, True, np.float64),
+        (9, 3, 2, True, np.float32),
+    ],
+)
+def test_unobserved_fit_diverges_like_the_checked_one(n: int, fin: int, fout: int, bias: bool, dtype: Any) -> None:
+    X, y = data(n, fin, fout, dtype, seed=1)
+    Xb = np.hstack([X, np.ones((n, 1))]) if bias else X
+    unstable = 20.0 / np.linalg.eigvalsh(2.0 / (n * fout) * Xb.T.astype(np.float64) @ Xb)[-1]  # 20x the curvature
+    cases: list[tuple[Any, int]] = [
+        (lambda m: mg.SGD(m.parameters(), lr=0.05), 6),  # no divergence
+        (lambda m: mg.SGD(m.parameters(), lr=0.05, momentum=0.9), 6),
+        (lambda m: mg.SGD(m.parameters(), lr=np.finfo(dtype).max), 6),  # the first update overflows
+        (lambda m: mg.SGD(m.parameters(), lr=unstable), 400),  # the loss grows until it overflows
+        (lambda m: InfAtStep(m.parameters(), lr=0.01, bad_step=3), 6),  # a parameter is inf after update 3
+        (lambda m: InfAtStep(m.parameters(), lr=0.01, bad_step=2, value=np.nan), 6),
+        (lambda m: InfAtStep(m.parameters(), lr=0.01, bad_step=4), 4),  # ... after the last update
+        (lambda m: InfAtStep(m.parameters(), lr=0.01, bad_step=1, momentum=0.5), 3),  # and the momentum restored
+    ]
+    for i, (factory, epochs) in enumerate(cases):
+        checked = outcome(X, y, factory, observed=True, epochs=epochs, bias=bias)
+        deferred = outcome(X, y, factory, observed=False, epochs=epochs, bias=bias)
+        assert_same_outcome(deferred, checked)
+        if i >= 2:
+            assert isinstance(checked[0], tuple), (i, checked[0])  # each of these diverges
+    # the parameter cases name the update that went wrong
+    assert outcome(X, y, cases[4][0], observed=False, epochs=6, bias=bias)[0][0] == 3
+    assert "a parameter" in outcome(X, y, cases[6][0], observed=False, epochs=4, bias=bias)[0][2]
+    assert outcome(X, y, cases[6][0], observed=False, epochs=4, bias=bias)[0][0] == 4
+
+
+def test_a_zero_column_keeps_the_check_after_every_update(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A weight whose column of X is all zeros might not reach the loss: it is checked after each update."""
+    used: list[bool] = []
+    original = Trainer._fused_epochs
+
+    def spy(self: Trainer, *args: Any) -> bool:
+        used.append(True)
+        return original(self, *args)
+
+    monkeypatch.setattr(Trainer, "_fused_epochs", spy)
+    X, y = data(8, 3, 1, seed=2)
+    assert outcome(X, y, lambda m: mg.SGD(m.parameters(), lr=0.01), observed=False, epochs=3)[0]
+    assert used == [True]
+    X[:, 1] = 0.0
+    factory = lambda m: InfAtStep(m.parameters(), lr=0.01, bad_step=2, index=(0, 1))  # noqa: E731
+    deferred = outcome(X, y, factory, observed=False, epochs=5)
+    assert used == [True]
+    assert_same_outcome(deferred, outcome(X, y, factory, observed=True, epochs=5))
+    assert deferred[0][0] == 2 and "a parameter" in deferred[0][2]
+
+
+def test_ctrl_c_before_an_unchecked_update_is_checked_restores_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An update made a parameter inf and Ctrl-C came before the next loss: the update is undone."""
+    X, y = data(16, 3, 1, seed=4)
+    model = mg.Linear(3, 1, rng=0)
+    opt = InfAtStep(model.parameters(), lr=0.01, bad_step=2)
+    snapshots: list[dict[str, Array]] = []
+    original_step = opt.step
+
+    def step() -> None:
+        original_step()
+        snapshots.append(model.state_dict())
+
+    monkeypatch.setattr(opt, "step", step)
+    calls = [0]
+    vdot = np.vdot
+
+    def interrupting_vdot(a: Array, b: Array) -> Any:
+        calls[0] += 1
+        if calls[0] == 3:  # the third epoch's loss, after the second (bad) update
+            raise KeyboardInterrupt
+        return vdot(a, b)
+
+    monkeypatch.setattr(np, "vdot", interrupting_vdot)
+    with pytest.raises(KeyboardInterrupt):
+        mg.fit(model, X, y, loss=mg.MSELoss(), optimizer=opt, epochs=5)
+    monkeypatch.undo()
+    assert len(snapshots) == 2 and not np.isfinite(snapshots[1]["weight"]).all()
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, snapshots[0][name], err_msg=name)
+
+
+def test_nonzero_in_every_column() -> None:
+    assert _array.nonzero_in_every_column(np.array([[0.0, 2.0], [3.0, 0.0]]))
+    assert _array.nonzero_in_every_column(np.array([[1.0, 2.0]]))
+    assert not _array.nonzero_in_every_column(np.array([[0.0, 2.0], [0.0, 1.0]]))
+    assert not _array.nonzero_in_every_column(np.array([[1.0, -0.0], [5.0, 0.0]]))
+    assert not _array.nonzero_in_every_column(np.zeros((0, 2)))
