@@ -79,18 +79,28 @@ class Linear(Module):
         w = self.weight.data
         if not (isinstance(x, np.ndarray) and x.dtype == w.dtype):
             x = _array.as_float_array(x, w.dtype, "input")
-        if x.ndim != 2:
-            _array.check_2d(x, "input")
-        if x.shape[1] != self.in_features:
-            raise ValueError(
-                f"Linear expects input of shape (N, {self.in_features}), got {x.shape}: "
-                f"X has {x.shape[1]} features but the layer has in_features={self.in_features}"
-            )
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            self._refuse(x)
         out: NDArray[Any] = np.dot(x, w.T)
-        if self.bias is not None:
-            _array.add_into(out, self.bias.data)
+        bias = self.bias
+        if bias is not None:  # out += b, the fastest way; out is new, never the caller's
+            b = bias.data
+            if b.size != 1:
+                out += b
+            elif out.size != 1:
+                out += b[0]  # one output: adding the scalar is the same sums, without broadcasting's set-up
+            else:
+                out = out + b  # one number: a new array is faster than in place (see _array.INPLACE_MIN_SIZE)
         self._input = x
         return out
+
+    def _refuse(self, x: NDArray[Any]) -> None:
+        """Raise ValueError for an input that is not 2-D or has the wrong number of features."""
+        _array.check_2d(x, "input")
+        raise ValueError(
+            f"Linear expects input of shape (N, {self.in_features}), got {x.shape}: "
+            f"X has {x.shape[1]} features but the layer has in_features={self.in_features}"
+        )
 
     def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
         """Add ``g.T @ x`` to ``weight.grad`` and ``g.sum(0)`` to ``bias.grad``; return ``g @ W``."""
@@ -100,9 +110,19 @@ class Linear(Module):
         expected = (x.shape[0], self.out_features)
         if grad_output.shape != expected:
             raise ValueError(f"grad_output has shape {grad_output.shape}, expected {expected}")
-        _array.add_into(self.weight.grad, np.dot(grad_output.T, x))
-        if self.bias is not None:
-            _array.add_into(self.bias.grad, np.add.reduce(grad_output, 0))  # grad_output.sum(axis=0)
+        # grad += ..., the fastest way: in place, or for one number with NumPy scalars (the same sum)
+        gw = self.weight.grad
+        if gw.size == 1:
+            gw[0, 0] = gw[0, 0] + np.dot(grad_output.T, x)[0, 0]
+        else:
+            gw += np.dot(grad_output.T, x)
+        bias = self.bias
+        if bias is not None:
+            gb = bias.grad
+            if gb.size == 1:
+                gb[0] = gb[0] + np.add.reduce(grad_output, 0)[0]  # grad_output.sum(axis=0)
+            else:
+                gb += np.add.reduce(grad_output, 0)
         if not need_input_grad:
             return None
         grad_input: NDArray[Any] = np.dot(grad_output, self.weight.data)

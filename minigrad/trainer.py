@@ -351,10 +351,11 @@ class Trainer:
         # θ ← θ - lr·g, with g·lr written into a buffer kept for the loop; its state stays as it is.
         plain = type(opt) is SGD and opt.momentum == 0 and opt.weight_decay == 0 and "step" not in vars(opt)
         lr = opt.lr
-        updates = [
-            (p.data, p.grad, None if p.data.size < _array.INPLACE_MIN_SIZE else _array.empty(p.shape, p.dtype))
-            for p in opt.params
-        ]
+        # Parameters of one number are updated by NumPy scalars (as SGD.step does), the others through a
+        # buffer for g·lr; parameters are independent, and any sharing one array have one shape, so the
+        # split keeps the order of updates that touch the same numbers.
+        numbers = [(p.data, p.grad, (0,) * p.data.ndim) for p in opt.params if p.data.size == 1]
+        arrays = [(p.data, p.grad, _array.empty(p.shape, p.dtype)) for p in opt.params if p.data.size != 1]
         saves = self._saves
         opt_step, copy_state = opt.step, opt.copy_state
         dot, vdot, add, subtract, multiply = np.dot, np.vdot, np.add, np.subtract, np.multiply
@@ -391,12 +392,11 @@ class Trainer:
                     saved[...] = p.data
                 self.updating = True
                 if plain:
-                    for d, grad, buf in updates:
-                        if buf is None:
-                            d[...] = d - grad * lr
-                        else:
-                            multiply(grad, lr, buf)
-                            subtract(d, buf, d)
+                    for d, grad, i in numbers:
+                        d[i] = d[i] - grad[i] * lr
+                    for d, grad, buf in arrays:
+                        multiply(grad, lr, buf)
+                        subtract(d, buf, d)
                 else:
                     self.state_backup = copy_state()
                     opt_step()

@@ -388,3 +388,31 @@ def test_nonzero_in_every_column() -> None:
     assert not _array.nonzero_in_every_column(np.array([[0.0, 2.0], [0.0, 1.0]]))
     assert not _array.nonzero_in_every_column(np.array([[1.0, -0.0], [5.0, 0.0]]))
     assert not _array.nonzero_in_every_column(np.zeros((0, 2)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("lr", [0.1, 3, np.float32(0.3), np.float64(1e-3), 1e300])
+def test_one_number_parameters_take_the_array_arithmetic(dtype: Any, lr: Any) -> None:
+    """SGD and Linear.backward update a one-element array with NumPy scalars: the same bits as with arrays."""
+    rng = np.random.default_rng(9)
+    for shape in [(1,), (1, 1), ()]:
+        for _ in range(20):
+            p = mg.Parameter(np.array(rng.normal(size=shape) * 10.0 ** rng.integers(-30, 30), dtype=dtype))
+            p.grad[...] = rng.normal(size=shape) * 10.0 ** rng.integers(-30, 30)
+            with np.errstate(all="ignore"):
+                expected = p.data - p.grad * lr
+                opt = mg.SGD([p], lr=1.0)
+                opt.lr = lr
+                opt.step()
+            assert p.data.dtype == np.dtype(dtype)
+            np.testing.assert_array_equal(p.data, expected.astype(dtype))
+            assert p.data.tobytes() == expected.astype(dtype).tobytes()
+    layer = mg.Linear(1, 1, dtype=dtype, rng=1)
+    for _ in range(20):
+        x = rng.normal(size=(3, 1)).astype(dtype)
+        g = rng.normal(size=(3, 1)).astype(dtype)
+        before_w, before_b = layer.weight.grad.copy(), layer.bias.grad.copy()  # type: ignore[union-attr]
+        layer(x)
+        layer.backward(g, need_input_grad=False)
+        assert layer.weight.grad.tobytes() == (before_w + g.T @ x).tobytes()
+        assert layer.bias.grad.tobytes() == (before_b + g.sum(axis=0)).tobytes()  # type: ignore[union-attr]

@@ -72,13 +72,13 @@ class SGD(Optimizer):
         """Apply one update to every parameter, in place."""
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
         if mu == 0 and wd == 0:  # plain gradient descent: θ ← θ - γ g, with no state
-            small = _array.INPLACE_MIN_SIZE
             for p in self.params:
                 d = p.data
-                if d.size < small:  # _array.subtract_into(d, lr * p.grad), inlined: the hot loop of training
-                    d[...] = d - p.grad * lr  # (grad * lr is lr * grad, and a little faster for tiny arrays)
+                if d.size == 1:  # one number: NumPy scalars do the same arithmetic, 3x faster than arrays
+                    i = (0,) * d.ndim
+                    d[i] = d[i] - p.grad[i] * lr
                 else:
-                    d -= p.grad * lr
+                    d -= p.grad * lr  # (grad * lr is lr * grad, and a little faster for tiny arrays)
             return
         for p, state in zip(self.params, self.state, strict=True):
             g = p.grad
