@@ -352,10 +352,13 @@ class Trainer:
         plain = type(opt) is SGD and opt.momentum == 0 and opt.weight_decay == 0 and "step" not in vars(opt)
         lr = opt.lr
         # Parameters of one number are updated by NumPy scalars (as SGD.step does), the others through a
-        # buffer for g·lr; parameters are independent, and any sharing one array have one shape, so the
-        # split keeps the order of updates that touch the same numbers.
+        # buffer for g·lr of the dtype that ``g * lr`` has (float64 for a float32 g and a np.float64 lr);
+        # parameters are independent, and any sharing one array have one shape, so the split keeps the
+        # order of updates that touch the same numbers.
         numbers = [(p.data, p.grad, (0,) * p.data.ndim) for p in opt.params if p.data.size == 1]
-        arrays = [(p.data, p.grad, _array.empty(p.shape, p.dtype)) for p in opt.params if p.data.size != 1]
+        arrays = [
+            (p.data, p.grad, _array.empty(p.shape, np.result_type(p.grad, lr))) for p in opt.params if p.data.size != 1
+        ]
         saves = self._saves
         opt_step, copy_state = opt.step, opt.copy_state
         dot, vdot, add, subtract, multiply = np.dot, np.vdot, np.add, np.subtract, np.multiply

@@ -416,3 +416,18 @@ def test_one_number_parameters_take_the_array_arithmetic(dtype: Any, lr: Any) ->
         layer.backward(g, need_input_grad=False)
         assert layer.weight.grad.tobytes() == (before_w + g.T @ x).tobytes()
         assert layer.bias.grad.tobytes() == (before_b + g.sum(axis=0)).tobytes()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("lr", [0.05, np.float64(0.05), np.float32(0.05)])
+def test_unobserved_float32_fit_takes_sgds_promotion(lr: Any) -> None:
+    """A float32 model and a np.float64 lr: g * lr is float64 before it is subtracted, as in SGD.step."""
+    X, y = data(20, 3, 2, np.float32, seed=6)
+
+    def factory(model: mg.Module) -> mg.SGD:
+        opt = mg.SGD(model.parameters(), lr=0.05)
+        opt.lr = lr  # as a schedule or a user may set it: any number type
+        return opt
+
+    assert_same_outcome(
+        outcome(X, y, factory, observed=False, epochs=5), outcome(X, y, factory, observed=True, epochs=5)
+    )
