@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
+from finite_differences import central_difference
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -19,20 +19,6 @@ Array = NDArray[np.float64]
 
 # Values well inside float64's range, so that finite differences only see rounding.
 ELEMENTS = st.floats(min_value=-3.0, max_value=3.0, allow_nan=False, allow_infinity=False, width=64)
-
-
-def central_difference(f: Callable[[], float], a: Array, h: float = 1e-6) -> Array:
-    """d f / d a by central differences, perturbing *a* in place one entry at a time."""
-    grad = np.zeros_like(a)
-    for idx in np.ndindex(a.shape):
-        old = a[idx]
-        a[idx] = old + h
-        up = f()
-        a[idx] = old - h
-        down = f()
-        a[idx] = old
-        grad[idx] = (up - down) / (2 * h)
-    return grad
 
 
 def assert_grad_close(name: str, analytic: Array, numeric: Array, tol: float = 1e-6) -> None:
