@@ -46,6 +46,26 @@ class Loss:
         """Return d loss / d pred for the last ``forward``."""
         raise NotImplementedError
 
+    def _pair(self, pred: ArrayLike, target: ArrayLike) -> tuple[NDArray[Any], NDArray[Any]]:
+        """*pred* and *target* as float arrays of one dtype and one shape, or ValueError/TypeError.
+
+        The dtype is *pred*'s when it is float32 or float64 (float64 otherwise);
+        arrays that already have it are used as they are, without a copy.
+        """
+        if (
+            isinstance(pred, np.ndarray)
+            and isinstance(target, np.ndarray)
+            and pred.dtype == target.dtype
+            and pred.dtype in _array.FLOAT_DTYPES
+        ):
+            p, t = pred, target  # the common case, with no conversion to make
+        else:
+            p = _array.as_float_array(pred, _array.result_dtype(pred), "prediction")
+            t = _array.as_float_array(target, p.dtype, "target")
+        if p.shape != t.shape or p.size == 0:
+            self._check_shapes(p, t)
+        return p, t
+
     @staticmethod
     def _check_shapes(pred: NDArray[Any], target: NDArray[Any]) -> None:
         if pred.shape != target.shape:
@@ -88,18 +108,7 @@ class MSELoss(Loss):
         self._diff: NDArray[Any] | None = None
 
     def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
-        if (
-            isinstance(pred, np.ndarray)
-            and isinstance(target, np.ndarray)
-            and pred.dtype == target.dtype
-            and pred.dtype in _array.FLOAT_DTYPES
-        ):
-            p, t = pred, target  # the common case, with no conversion to make
-        else:
-            p = _array.as_float_array(pred, _array.result_dtype(pred), "prediction")
-            t = _array.as_float_array(target, p.dtype, "target")
-        if p.shape != t.shape or p.size == 0:
-            self._check_shapes(p, t)
+        p, t = self._pair(pred, target)
         diff = p - t
         self._diff = diff
         total = float(np.vdot(diff, diff))  # _array.sum_of_squares, inlined: this runs once per step
@@ -150,9 +159,7 @@ class L1Loss(Loss):
         self._diff: NDArray[Any] | None = None
 
     def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
-        p = _array.as_float_array(pred, _array.result_dtype(pred), "prediction")
-        t = _array.as_float_array(target, p.dtype, "target")
-        self._check_shapes(p, t)
+        p, t = self._pair(pred, target)
         diff = p - t
         self._diff = diff
         return _reduce(self, float(np.abs(diff).sum()), diff.size)
@@ -201,9 +208,7 @@ class HuberLoss(Loss):
         self._diff: NDArray[Any] | None = None
 
     def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
-        p = _array.as_float_array(pred, _array.result_dtype(pred), "prediction")
-        t = _array.as_float_array(target, p.dtype, "target")
-        self._check_shapes(p, t)
+        p, t = self._pair(pred, target)
         diff = p - t
         self._diff = diff
         ad = np.abs(diff)
@@ -254,9 +259,7 @@ class BCEWithLogitsLoss(Loss):
         self._target: NDArray[Any] | None = None
 
     def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
-        x = _array.as_float_array(pred, _array.result_dtype(pred), "prediction")
-        y = _array.as_float_array(target, x.dtype, "target")
-        self._check_shapes(x, y)
+        x, y = self._pair(pred, target)
         valid = (y >= 0) & (y <= 1)  # False for NaN too
         if not valid.all():
             i = int(np.argmin(valid.reshape(-1)))
