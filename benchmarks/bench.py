@@ -617,6 +617,34 @@ def minigrad_minibatch(bs: int) -> Callable[..., Runner]:
     return make
 
 
+def torch_minibatch_runner(torch: Any, model: Any, Xt: Any, yt: Any, lr: float, bs: int) -> Runner:
+    """torch's standard loop over shuffled index batches: zero_grad, loss, backward, SGD step.
+
+    ``run(k)`` runs k epochs and returns the last epoch's sample-weighted mean loss.  No DataLoader,
+    which would only add to torch's time.
+    """
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    loss_fn = torch.nn.MSELoss()
+    gen = torch.Generator().manual_seed(1)
+    n = Xt.shape[0]
+
+    def run(k: int) -> float:
+        total = 0.0
+        for _ in range(k):
+            order = torch.randperm(n, generator=gen)
+            total = 0.0
+            for s in range(0, n, bs):
+                idx = order[s : s + bs]
+                opt.zero_grad()
+                out = loss_fn(model(Xt[idx]), yt[idx])
+                out.backward()
+                opt.step()
+                total += out.item() * len(idx)
+        return float(total / n)
+
+    return run
+
+
 def torch_minibatch(torch: Any, bs: int) -> Callable[..., Runner]:
     def make(X: NDArray[Any], y: NDArray[Any], W0: NDArray[Any], b0: NDArray[Any], lr: float) -> Runner:
         """torch's loop over shuffled index batches (no DataLoader, which would only add to its time)."""
@@ -625,26 +653,7 @@ def torch_minibatch(torch: Any, bs: int) -> Callable[..., Runner]:
         with torch.no_grad():
             lin.weight.copy_(torch.from_numpy(W0))
             lin.bias.copy_(torch.from_numpy(b0))
-        opt = torch.optim.SGD(lin.parameters(), lr=lr)
-        loss_fn = torch.nn.MSELoss()
-        gen = torch.Generator().manual_seed(1)
-        n = X.shape[0]
-
-        def run(k: int) -> float:
-            total = 0.0
-            for _ in range(k):
-                order = torch.randperm(n, generator=gen)
-                total = 0.0
-                for s in range(0, n, bs):
-                    idx = order[s : s + bs]
-                    opt.zero_grad()
-                    out = loss_fn(lin(Xt[idx]), yt[idx])
-                    out.backward()
-                    opt.step()
-                    total += out.item() * len(idx)
-            return float(total / n)
-
-        return run
+        return torch_minibatch_runner(torch, lin, Xt, yt, lr, bs)
 
     return make
 
@@ -759,26 +768,7 @@ def torch_mlp(torch: Any, bs: int, lr: float) -> Callable[[NDArray[Any], NDArray
         with torch.no_grad():
             for p, a in zip(model.parameters(), mlp_weights(X.shape[1], 64, Y.shape[1]), strict=True):
                 p.copy_(torch.from_numpy(a))
-        opt = torch.optim.SGD(model.parameters(), lr=lr)
-        loss_fn = torch.nn.MSELoss()
-        gen = torch.Generator().manual_seed(1)
-        n = X.shape[0]
-
-        def run(k: int) -> float:
-            total = 0.0
-            for _ in range(k):
-                order = torch.randperm(n, generator=gen)
-                total = 0.0
-                for s in range(0, n, bs):
-                    idx = order[s : s + bs]
-                    opt.zero_grad()
-                    out = loss_fn(model(Xt[idx]), Yt[idx])
-                    out.backward()
-                    opt.step()
-                    total += out.item() * len(idx)
-            return float(total / n)
-
-        return run
+        return torch_minibatch_runner(torch, model, Xt, Yt, lr, bs)
 
     return make
 
