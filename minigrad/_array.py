@@ -181,6 +181,16 @@ def zeros_like(a: NDArray[Any]) -> NDArray[Any]:
     return np.zeros_like(a)
 
 
+def zeros(shape: tuple[int, ...], dtype: np.dtype[Any]) -> NDArray[Any]:
+    """A new zero array, in C order."""
+    return np.zeros(shape, dtype=dtype)
+
+
+def ones(n: int, dtype: np.dtype[Any]) -> NDArray[Any]:
+    """A new vector of *n* ones."""
+    return np.ones(n, dtype=dtype)
+
+
 def empty(shape: tuple[int, ...], dtype: np.dtype[Any]) -> NDArray[Any]:
     """A new uninitialised array (every entry must be written before it is read)."""
     return np.empty(shape, dtype=dtype)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from minigrad import _array
 
@@ -19,18 +19,49 @@ class Parameter:
     until they are cleared).  Both are updated in place: an optimizer or a
     caller holding ``p.data`` sees every step.
 
+    ``zero_grad`` only marks the gradient as zero, as PyTorch's
+    ``zero_grad(set_to_none=True)`` drops it: the array is filled with zeros
+    when ``grad`` is next read, unless a layer's ``backward`` writes its
+    gradient there first (:meth:`add_dot`), which then
+    saves adding it to an array of zeros.  Whoever reads ``p.grad`` sees the
+    same numbers either way; only an old reference to the array, taken before
+    ``zero_grad``, is not cleared at once.
+
     Example:
         >>> import numpy as np
         >>> p = Parameter(np.array([[2.5]]))
         >>> p.data, p.grad
         (array([[2.5]]), array([[0.]]))
+        >>> p.add_dot(np.array([[2.0]]), np.array([[3.0]])); p.grad
+        array([[6.]])
+        >>> p.zero_grad(); p.grad
+        array([[0.]])
     """
 
-    __slots__ = ("data", "grad")
+    __slots__ = ("_grad", "_zeroed", "data")
 
     def __init__(self, data: NDArray[Any]) -> None:
         self.data: NDArray[Any] = data
-        self.grad: NDArray[Any] = _array.zeros_like(data)
+        self._grad: NDArray[Any] = _array.zeros(data.shape, data.dtype)  # C order, as np.dot's out needs
+        self._zeroed = False  # True after zero_grad, until the zeros are written or replaced
+
+    @property
+    def grad(self) -> NDArray[Any]:
+        """d loss / d data, an array of ``data``'s shape and dtype (updated in place)."""
+        g = self._grad
+        if self._zeroed:
+            g.fill(0)
+            self._zeroed = False
+        return g
+
+    @grad.setter
+    def grad(self, value: ArrayLike) -> None:
+        """Copy *value* (of ``data``'s shape) into the gradient."""
+        value = np.asarray(value)
+        if value.shape != self.data.shape:
+            raise ValueError(f"grad must have the parameter's shape {self.data.shape}, got {value.shape}")
+        _array.copy_into(self._grad, value)
+        self._zeroed = False
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -43,8 +74,20 @@ class Parameter:
         return self.data.dtype
 
     def zero_grad(self) -> None:
-        """Set the gradient to zeros, in place."""
-        self.grad.fill(0)
+        """Set the gradient to zeros (lazily: see the class docstring)."""
+        self._zeroed = True
+
+    def add_dot(self, a: NDArray[Any], b: NDArray[Any]) -> None:
+        """``grad += a @ b``; right after ``zero_grad``, ``a @ b`` is written into ``grad`` instead.
+
+        *a* and *b* must give a product of ``grad``'s shape.
+        """
+        g = self._grad
+        if self._zeroed and a.dtype == g.dtype and b.dtype == g.dtype:
+            np.dot(a, b, g)  # (out by position: the faster call)
+            self._zeroed = False
+        else:
+            _array.add_into(self.grad, np.dot(a, b))
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.shape}, dtype={self.dtype})"

@@ -155,7 +155,7 @@ class LinearMSEStep:
             g = r
         np.dot(g.T, x, layer.weight.grad)
         if layer.bias is not None:
-            np.add.reduce(g, 0, None, layer.bias.grad)  # type: ignore[call-overload]  # g.sum(axis=0)
+            np.dot(layer.row_ones(x.shape[0]), g, layer.bias.grad)  # 1^T g, the sum of g's rows
 
     def _streamed_loss(self, X: NDArray[Any], y: NDArray[Any]) -> float:
         """Loss and unscaled gradient sums in one pass over X, a row block at a time.
@@ -336,6 +336,7 @@ class Trainer:
         opt = self.optimizer
         W, gW = layer.weight.data, layer.weight.grad
         b = gb = None
+        ones = layer.row_ones(X.shape[0])
         if layer.bias is not None:
             b, gb = layer.bias.data, layer.bias.grad
         WT = W.T
@@ -362,7 +363,7 @@ class Trainer:
         saves = self._saves
         opt_step, copy_state = opt.step, opt.copy_state
         dot, vdot, add, subtract, multiply = np.dot, np.vdot, np.add, np.subtract, np.multiply
-        add_reduce, isfinite, append = np.add.reduce, math.isfinite, losses.append
+        isfinite, append = math.isfinite, losses.append
         try:
             for epoch in range(1, epochs + 1):
                 if small:
@@ -390,7 +391,7 @@ class Trainer:
                     g, gT = r, rT
                 dot(gT, X, gW)
                 if gb is not None:
-                    add_reduce(g, 0, None, gb)  # type: ignore[call-overload]  # g.sum(axis=0)
+                    dot(ones, g, gb)  # 1^T g, the sum of g's rows
                 for saved, p in saves:
                     saved[...] = p.data
                 self.updating = True

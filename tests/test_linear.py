@@ -128,6 +128,20 @@ def test_gradients_accumulate_until_zero_grad() -> None:
     assert not layer.weight.grad.any() and not layer.bias.grad.any()  # type: ignore[union-attr]
 
 
+def test_bias_gradient_follows_the_batch_size() -> None:
+    """dL/db = 1^T G for batches of any size in turn (the layer keeps its vector of ones between calls)."""
+    layer = mg.Linear(2, 3, rng=0)
+    rng = np.random.default_rng(4)
+    for n in (5, 3, 7, 1, 7):
+        X = rng.integers(-4, 5, size=(n, 2)).astype(np.float64)
+        G = rng.integers(-4, 5, size=(n, 3)).astype(np.float64)  # small integers: every sum is exact
+        layer.zero_grad()
+        layer(X)
+        layer.backward(G, need_input_grad=False)
+        np.testing.assert_array_equal(layer.bias.grad, G.sum(axis=0))  # type: ignore[union-attr]
+        np.testing.assert_array_equal(layer.weight.grad, G.T @ X)
+
+
 def test_forward_does_not_modify_its_input() -> None:
     layer = mg.Linear(2, 3, rng=1)
     X = np.array([[1.0, 2.0], [3.0, 4.0]])

@@ -199,3 +199,45 @@ def test_parameter_grad_is_zeros_of_the_same_shape_and_dtype() -> None:
         p.grad[...] = 1.0
         p.zero_grad()
         assert not p.grad.any()
+
+
+def test_zero_grad_is_seen_by_every_reader_of_grad() -> None:
+    """zero_grad only marks the gradient; whoever reads p.grad next gets zeros, and in-place edits count."""
+    p = mg.Parameter(np.ones((2, 3)))
+    a, b = np.full((2, 4), 0.5), np.arange(12.0).reshape(4, 3)
+    p.add_dot(a, b)
+    np.testing.assert_array_equal(p.grad, a @ b)
+    p.zero_grad()
+    p.grad += 1.0  # read (so cleared), then edited in place: add_dot must add to it, not overwrite it
+    p.add_dot(a, b)
+    np.testing.assert_array_equal(p.grad, 1.0 + a @ b)
+    p.zero_grad()
+    p.add_dot(a, b)  # straight after zero_grad: written into grad
+    p.add_dot(a, b)  # then accumulated
+    np.testing.assert_array_equal(p.grad, 2 * (a @ b))
+    p.zero_grad()
+    p.add_dot(a.astype(np.float32), b)  # a product of another dtype takes the adding path, from zeros
+    np.testing.assert_array_equal(p.grad, a @ b)
+
+
+def test_grad_keeps_its_array_and_checks_assignments() -> None:
+    p = mg.Parameter(np.zeros((2, 2), dtype=np.float32))
+    g = p.grad
+    p.grad = [[1.0, 2.0], [3.0, 4.0]]
+    assert p.grad is g and p.grad.dtype == np.float32
+    np.testing.assert_array_equal(g, [[1, 2], [3, 4]])
+    p.zero_grad()
+    p.grad = np.ones((2, 2))  # an assignment replaces the pending zeros
+    np.testing.assert_array_equal(p.grad, np.ones((2, 2)))
+    with pytest.raises(ValueError, match=r"shape \(2, 2\), got \(4,\)"):
+        p.grad = np.ones(4)
+    np.testing.assert_array_equal(p.grad, np.ones((2, 2)))
+
+
+def test_grad_is_c_contiguous_for_any_data_layout() -> None:
+    """add_dot writes the product straight into grad, which np.dot allows only for a C-ordered array."""
+    p = mg.Parameter(np.asfortranarray(np.ones((3, 2))))
+    assert p.grad.flags.c_contiguous
+    p.zero_grad()
+    p.add_dot(np.ones((3, 5)), np.ones((5, 2)))
+    np.testing.assert_array_equal(p.grad, np.full((3, 2), 5.0))

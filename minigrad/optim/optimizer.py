@@ -68,7 +68,7 @@ class Optimizer:
     def zero_grad(self) -> None:
         """Set the gradient of every parameter to zeros."""
         for p in self.params:
-            p.grad.fill(0)  # p.zero_grad(), inlined: this runs once per step
+            p.zero_grad()
 
     def step(self) -> None:
         """Update every parameter in place from its ``grad``."""
