@@ -78,8 +78,11 @@ def check_2d(a: NDArray[Any], name: str) -> None:
     raise ValueError(f"Expected 2D array for {name}, got {a.ndim}D array with shape {a.shape}")
 
 
-def check_finite(a: NDArray[Any], name: str) -> None:
+def check_finite(a: NDArray[Any], name: str, first_row: int = 0) -> None:
     """Raise ValueError if *a* holds NaN or inf.
+
+    The message names the first bad row, counted from *first_row* (for *a*
+    a block of rows of a larger array).
 
     A whole-array ``np.isfinite(a).all()`` would allocate a boolean array the
     size of *a*; the check runs over row blocks instead, so its extra memory
@@ -103,9 +106,8 @@ def check_finite(a: NDArray[Any], name: str) -> None:
                 continue
             if not np.isfinite(block).all():
                 bad = np.argwhere(~np.isfinite(block))[0]
-                index = (start + int(bad[0]), *(int(i) for i in bad[1:]))
                 raise ValueError(
-                    f"{name} contains NaN or infinity (first at row {index[0]}); "
+                    f"{name} contains NaN or infinity (first at row {first_row + start + int(bad[0])}); "
                     "remove or impute those values before training"
                 )
 

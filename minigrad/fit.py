@@ -19,7 +19,7 @@ from minigrad.losses import BCEWithLogitsLoss, Loss, class_indices
 from minigrad.module import Module
 from minigrad.optim.optimizer import Optimizer
 from minigrad.progress import Progress
-from minigrad.trainer import Trainer, minibatch_epoch
+from minigrad.trainer import Trainer, minibatch_epoch, streams_first_pass
 
 #: Rows per forward pass when fit evaluates validation data and metrics:
 #: the activations of one block stay small however large the data set is.
@@ -53,6 +53,7 @@ def check_data(
     *,
     class_targets: bool = False,
     names: tuple[str, str] = ("X", "y"),
+    finite: bool = True,
 ) -> tuple[NDArray[Any], NDArray[Any]]:
     """Validate and convert training data to the model's dtype.
 
@@ -64,6 +65,7 @@ def check_data(
 
     Args:
         names: what to call X and y in messages (``("X_val", "y_val")``).
+        finite: check X and y for NaN/inf (False: the caller checks them).
 
     Raises:
         ValueError: X not 2-D, empty X, different row counts, y not 1-D or
@@ -100,8 +102,9 @@ def check_data(
             f"{xname} and {yname} have different numbers of samples: {xname} has shape {Xa.shape}, "
             f"{yname} has shape {np.shape(y)}"
         )
-    _array.check_finite(Xa, xname)
-    _array.check_finite(ya, yname)
+    if finite:
+        _array.check_finite(Xa, xname)
+        _array.check_finite(ya, yname)
     return Xa, ya
 
 
@@ -228,7 +231,22 @@ def fit(
     if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
         raise ValueError("scheduler was made for a different optimizer than the one passed to fit")
     class_targets = bool(getattr(loss, "class_targets", False))
-    Xa, ya = check_data(model, X, y, class_targets=class_targets)
+    Xa, ya = check_data(model, X, y, class_targets=class_targets, finite=False)
+    # A large X that the fused step streams anyway is checked for NaN/inf in its first pass, at no
+    # extra read of X, when no callback, validation, metric or scheduler runs before that pass.
+    check_x_in_first_pass = (
+        (batch_size is None or batch_size >= Xa.shape[0])
+        and not callbacks
+        and not verbose
+        and validation_data is None
+        and isinstance(metrics, (tuple, list))
+        and not metrics
+        and scheduler is None
+        and streams_first_pass(model, loss, Xa, ya)
+    )
+    if not check_x_in_first_pass or not _array.all_finite([ya]):  # (a bad X is named before a bad y)
+        _array.check_finite(Xa, "X")
+    _array.check_finite(ya, "y")
     y_was_1d = np.ndim(y) == 1 and not class_targets
     val = _check_validation(model, validation_data, Xa, ya, class_targets)
     metric_fns = _metric_functions(metrics, loss)
@@ -241,6 +259,9 @@ def fit(
         cbs.append(Progress(int(epochs)))
     params = model.parameters()
     trainer = Trainer(model, params, loss, optimizer)
+    if check_x_in_first_pass:
+        assert trainer.fused is not None
+        trainer.fused.check_x = "X"
     history = History()
     for cb in cbs:
         cb.on_train_begin(model)

@@ -83,6 +83,9 @@ class LinearMSEStep:
         self._size = 0
         self._acc_w: NDArray[Any] | None = None
         self._acc_b: NDArray[Any] | None = None
+        #: The name of X while its next streamed pass must also check it for NaN/inf (see
+        #: :meth:`_streamed_loss`); None once a pass has checked it, or when nobody asked.
+        self.check_x: str | None = None
 
     @staticmethod
     def applies(model: Module, loss: Loss) -> bool:
@@ -164,27 +167,43 @@ class LinearMSEStep:
         :func:`stream_parts` row ranges that threads stream side by side
         (NumPy and BLAS release the GIL); their sums are added in range order,
         so the result does not depend on which thread finishes first.
+
+        With :attr:`check_x` set, the pass also checks X for NaN and inf, at no
+        extra read: each block is summed anyway (to bring it into the cache),
+        and a finite sum clears the block (see :func:`minigrad._array.check_finite`).
+        A bad value raises the ValueError that ``check_finite(X, check_x)``
+        would, naming the first bad row, before any gradient is written.
         """
         n, out = X.shape[0], y.shape[1]
         parts = stream_parts(X)
         bounds = [n * i // parts for i in range(parts + 1)]
         results: list[tuple[float, NDArray[Any], NDArray[Any]] | None] = [None] * parts
-        errors: list[BaseException] = []
+        errors: list[Exception | None] = [None] * parts
+        check = self.check_x
+        floating_point_errors = np.geterr()  # the caller's np.errstate, which a new thread does not inherit
 
         def work(i: int) -> None:
             try:
-                results[i] = self._stream_rows(X, y, bounds[i], bounds[i + 1])
+                with np.errstate(**floating_point_errors):
+                    results[i] = self._stream_rows(X, y, bounds[i], bounds[i + 1], check)
             except Exception as exc:  # handed to the calling thread below
-                errors.append(exc)
+                errors[i] = exc
 
         threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(1, parts)]
         for t in threads:
             t.start()
-        results[0] = self._stream_rows(X, y, bounds[0], bounds[1])  # this thread's share; Ctrl-C stops it
+        try:
+            results[0] = self._stream_rows(X, y, bounds[0], bounds[1], check)  # this thread's share; Ctrl-C stops it
+        except Exception:
+            for t in threads:
+                t.join()
+            raise
         for t in threads:
             t.join()
-        if errors:
-            raise errors[0]
+        for exc in errors:  # in row order: a NaN in X is reported at its first row
+            if exc is not None:
+                raise exc
+        self.check_x = None
         total = 0.0
         acc_w, acc_b = self._acc_w, self._acc_b
         if acc_w is None or acc_b is None or acc_w.shape != (out, X.shape[1]) or acc_w.dtype != X.dtype:
@@ -202,9 +221,12 @@ class LinearMSEStep:
         return total / self._size if self.loss.reduction == "mean" else total
 
     def _stream_rows(
-        self, X: NDArray[Any], y: NDArray[Any], lo: int, hi: int
+        self, X: NDArray[Any], y: NDArray[Any], lo: int, hi: int, check: str | None = None
     ) -> tuple[float, NDArray[Any], NDArray[Any]]:
-        """``(sum r**2, r^T X, sum of r's rows)`` over rows ``lo:hi``, one cache-sized block at a time."""
+        """``(sum r**2, r^T X, sum of r's rows)`` over rows ``lo:hi``, one cache-sized block at a time.
+
+        With *check* (X's name), a block whose sum is not finite is checked for NaN/inf.
+        """
         layer = self.layer
         out = y.shape[1]
         wt = layer.weight.data.T
@@ -220,7 +242,9 @@ class LinearMSEStep:
             xb = X[start:stop]
             # Touch the block first: NumPy's summation streams it from memory into the cache
             # faster than the BLAS kernels' own loads do, and they then find it there.
-            np.add.reduce(xb, None)
+            touched = np.add.reduce(xb, None)
+            if check is not None and not math.isfinite(touched):  # NaN/inf, or finite values that overflow
+                _array.check_finite(xb, check, first_row=start)
             r = buf[: stop - start]
             np.dot(xb, wt, out=r)
             if bias is not None:
@@ -232,6 +256,14 @@ class LinearMSEStep:
             if bias is not None:
                 acc_b += np.add.reduce(r, 0)
         return total, acc_w, acc_b
+
+
+def streams_first_pass(model: Module, loss: Loss, X: NDArray[Any], y: NDArray[Any]) -> bool:
+    """True if a :class:`Trainer` of *model* and *loss* streams the full batch ``(X, y)`` in its first step."""
+    if not LinearMSEStep.applies(model, loss):
+        return False
+    assert isinstance(model, Linear) and isinstance(loss, MSELoss)
+    return X.nbytes >= STREAM_MIN_BYTES and LinearMSEStep(model, loss).accepts(X, y)
 
 
 def stream_parts(X: NDArray[Any]) -> int:

@@ -21,6 +21,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import _array, trainer
+from minigrad.fit import check_data
 from minigrad.trainer import LinearMSEStep, Trainer
 
 Array = np.ndarray[Any, Any]
@@ -432,3 +433,98 @@ def test_unobserved_float32_fit_takes_sgds_promotion(lr: Any) -> None:
     assert_same_outcome(
         outcome(X, y, factory, observed=False, epochs=5), outcome(X, y, factory, observed=True, epochs=5)
     )
+
+
+# -- the NaN/inf check of a streamed X, done in the first pass -------------------------------
+
+
+def refused(model: mg.Linear, X: Array, y: Array, **kw: Any) -> str:
+    """The ValueError message fit gives for (X, y); the model and optimizer must be left as they were."""
+    opt = mg.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    before = model.state_dict()
+    grads = [p.grad.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match="NaN or infinity") as info:
+        mg.fit(model, X, y, loss=mg.MSELoss(), optimizer=opt, epochs=3, **kw)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)
+    for p, g in zip(model.parameters(), grads, strict=True):
+        np.testing.assert_array_equal(p.grad, g)
+    assert opt.state_dict()["state"] == [{}, {}]
+    return str(info.value)
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("rows", [[0], [41], [99], [70, 12], [90, 60]])
+def test_a_streamed_X_is_checked_for_nan_and_inf_in_its_first_pass(
+    monkeypatch: pytest.MonkeyPatch, parts: int, bad: float, rows: list[int]
+) -> None:
+    """The pass refuses X with check_data's own message (the first bad row, whichever thread finds it)."""
+    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(trainer, "STREAM_BLOCK_ELEMENTS", 7 * 4)
+    monkeypatch.setattr(trainer, "stream_parts", lambda X: parts)
+    X, y = data(100, 4, 1, seed=3)
+    for r in rows:
+        X[r, r % 4] = bad
+    with pytest.raises(ValueError) as expected:
+        check_data(mg.Linear(4, 1), X, y)
+    assert str(expected.value).startswith(f"X contains NaN or infinity (first at row {min(rows)})")
+    checked: list[str] = []
+    real_check = _array.check_finite
+    monkeypatch.setattr(
+        _array, "check_finite", lambda a, name, first_row=0: (checked.append(name), real_check(a, name, first_row))[1]
+    )
+    assert refused(mg.Linear(4, 1, rng=0), X, y) == str(expected.value)
+    assert "X" in checked  # ... found by the pass, which checks only the block whose sum is not finite
+    checked.clear()
+    observed = refused(mg.Linear(4, 1, rng=0), X, y, callbacks=[lambda epoch, logs: None])
+    assert observed == str(expected.value) and checked[0] == "X"  # with a callback: checked up front, as before
+
+
+def test_the_first_pass_replaces_the_up_front_check_of_X(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A finite streamed X is read once per epoch, the check included; y is still checked first."""
+    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(trainer, "STREAM_BLOCK_ELEMENTS", 5 * 3)
+    X, y = data(60, 3, 1, seed=4)
+    checked: list[str] = []
+    monkeypatch.setattr(_array, "check_finite", lambda a, name, first_row=0: checked.append(name))
+    model = mg.Linear(3, 1, rng=0)
+    mg.fit(model, X, y, loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=0.1), epochs=2)
+    assert checked == ["y"]
+    monkeypatch.undo()
+    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
+    y_bad = y.copy()
+    y_bad[5] = np.nan
+    X_bad = X.copy()
+    X_bad[50, 0] = np.inf
+    assert refused(mg.Linear(3, 1, rng=0), X, y_bad).startswith("y contains NaN")
+    assert refused(mg.Linear(3, 1, rng=0), X_bad, y_bad).startswith("X contains NaN or infinity (first at row 50)")
+
+
+def test_large_finite_values_pass_the_streamed_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Block sums that overflow only send the block to the exact check: the same outcome as up front."""
+    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(trainer, "STREAM_BLOCK_ELEMENTS", 4 * 2)
+    monkeypatch.setattr(trainer, "stream_parts", lambda X: 2)
+    X = np.full((40, 2), 1.5e308)
+    X[::2] *= -1.0
+    y = np.zeros((40, 1))
+    outcomes = []
+    for callbacks in (None, [lambda epoch, logs: None]):
+        model = mg.Linear(2, 1, rng=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(mg.DivergenceError) as info:
+                mg.fit(
+                    model,
+                    X,
+                    y,
+                    loss=mg.MSELoss(),
+                    optimizer=mg.SGD(model.parameters(), lr=0.1),
+                    epochs=2,
+                    callbacks=callbacks,
+                )
+        outcomes.append((str(info.value), model.state_dict()))
+    assert outcomes[0][0] == outcomes[1][0]
+    for name in outcomes[0][1]:
+        np.testing.assert_array_equal(outcomes[0][1][name], outcomes[1][1][name])
