@@ -21,11 +21,11 @@ class Parameter:
 
     ``zero_grad`` only marks the gradient as zero, as PyTorch's
     ``zero_grad(set_to_none=True)`` drops it: the array is filled with zeros
-    when ``grad`` is next read, unless a layer's ``backward`` writes its
-    gradient there first (:meth:`add_dot`), which then
-    saves adding it to an array of zeros.  Whoever reads ``p.grad`` sees the
-    same numbers either way; only an old reference to the array, taken before
-    ``zero_grad``, is not cleared at once.
+    when ``grad`` is next read, unless a layer's ``backward`` first writes
+    its gradient there (:meth:`add_dot`), which saves adding it to an array
+    of zeros.  Whoever reads ``p.grad`` sees the same numbers either way;
+    only a reference to the array taken before ``zero_grad`` is not cleared
+    at once.
 
     Example:
         >>> import numpy as np
