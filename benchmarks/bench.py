@@ -54,7 +54,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -525,6 +525,12 @@ def read_sum(X: NDArray[Any], *_: Any) -> Runner:
 
 READ_CASES = ("read X once: X @ v", "read X once: X.sum()")
 
+#: Sizes whose X is under this many bytes (1×1×1 and 32×10×1) take TINY_REPS_FACTOR times the
+#: samples: their steps last a few µs, and a few seconds of another job on the machine would
+#: otherwise decide a median.
+TINY_X_BYTES = 100_000
+TINY_REPS_FACTOR = 3
+
 
 def step_group(n: int, d: int, o: int, dtype: Any, peers: Peers, st: Settings, *, with_sklearn: bool) -> dict[str, Any]:
     """Time one full-batch step at N×D×O for every contender; return the group's record."""
@@ -550,6 +556,8 @@ def step_group(n: int, d: int, o: int, dtype: Any, peers: Peers, st: Settings, *
         makers.append((READ_CASES[0], read_dot, 1))
         makers.append((READ_CASES[1], read_sum, 1))
     cases = [Case(name, _bind(m, X, y, W0, b0, LR), mi) for name, m, mi in makers]
+    if X.nbytes < TINY_X_BYTES:  # steps of a few µs: more samples, so that a busy phase moves no median
+        st = replace(st, reps=st.reps * TINY_REPS_FACTOR)
     results = measure(cases, st)
     ref = next(r for r in results if r.name == NUMPY_MIN)
     base = (ref.median, min(ref.samples))
