@@ -286,3 +286,19 @@ def test_float32_is_kept_end_to_end() -> None:
     for state in opt.state:
         buf = state["momentum_buffer"]
         assert isinstance(buf, np.ndarray) and buf.dtype == np.float32
+
+
+def test_a_weight_shared_by_two_layers_gets_both_gradients() -> None:
+    """After zero_grad the first backward writes the shared gradient and the second adds to it."""
+    first, second = mg.Linear(3, 3, rng=0), mg.Linear(3, 3, rng=1)
+    second.weight = first.weight  # tied weights
+    model = mg.Sequential(first, second)
+    rng = np.random.default_rng(5)
+    X, G = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    for _ in range(2):  # the second round starts from gradients that are not zero
+        model.zero_grad()
+        h = first(X)
+        second(h)
+        g_h = second.backward(G)
+        first.backward(g_h)
+        np.testing.assert_allclose(first.weight.grad, G.T @ h + g_h.T @ X, rtol=1e-12)
