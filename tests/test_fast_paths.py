@@ -471,9 +471,12 @@ def test_a_streamed_X_is_checked_for_nan_and_inf_in_its_first_pass(
     assert str(expected.value).startswith(f"X contains NaN or infinity (first at row {min(rows)})")
     checked: list[str] = []
     real_check = _array.check_finite
-    monkeypatch.setattr(
-        _array, "check_finite", lambda a, name, first_row=0: (checked.append(name), real_check(a, name, first_row))[1]
-    )
+
+    def recorded_check(a: Array, name: str, first_row: int = 0) -> None:
+        checked.append(name)
+        real_check(a, name, first_row)
+
+    monkeypatch.setattr(_array, "check_finite", recorded_check)
     assert refused(mg.Linear(4, 1, rng=0), X, y) == str(expected.value)
     assert "X" in checked  # ... found by the pass, which checks only the block whose sum is not finite
     checked.clear()
