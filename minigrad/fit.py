@@ -19,7 +19,7 @@ from minigrad.losses import BCEWithLogitsLoss, Loss, class_indices
 from minigrad.module import Module
 from minigrad.optim.optimizer import Optimizer
 from minigrad.progress import Progress
-from minigrad.trainer import Trainer, minibatch_epoch, streams_first_pass
+from minigrad.trainer import Trainer, minibatch_epoch
 
 #: Rows per forward pass when fit evaluates validation data and metrics:
 #: the activations of one block stay small however large the data set is.
@@ -231,20 +231,18 @@ def fit(
     if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
         raise ValueError("scheduler was made for a different optimizer than the one passed to fit")
     class_targets = bool(getattr(loss, "class_targets", False))
+    metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
     Xa, ya = check_data(model, X, y, class_targets=class_targets, finite=False)
-    # A large X that the fused step streams anyway is checked for NaN/inf in its first pass, at no
-    # extra read of X, when no callback, validation, metric or scheduler runs before that pass.
-    check_x_in_first_pass = (
-        (batch_size is None or batch_size >= Xa.shape[0])
-        and not callbacks
-        and not verbose
-        and validation_data is None
-        and isinstance(metrics, (tuple, list))
-        and not metrics
-        and scheduler is None
-        and streams_first_pass(model, loss, Xa, ya)
+    full_batch = batch_size is None or batch_size >= Xa.shape[0]
+    # With nothing to call between epochs, the trainer runs the epochs itself, with less to do per epoch.
+    unobserved = (
+        full_batch and not callbacks and not verbose and validation_data is None and not metrics and scheduler is None
     )
-    if not check_x_in_first_pass or not _array.all_finite([ya]):  # (a bad X is named before a bad y)
+    trainer = Trainer(model, model.parameters(), loss, optimizer)
+    # Then a large X that the fused step streams anyway is checked for NaN/inf in its first pass, with no
+    # extra read of X; y is checked here, and a bad X is still named before a bad y (as check_data does).
+    x_checked_in_first_pass = unobserved and trainer.check_x_in_first_pass(Xa, ya, "X")
+    if not x_checked_in_first_pass or not _array.all_finite([ya]):
         _array.check_finite(Xa, "X")
     _array.check_finite(ya, "y")
     y_was_1d = np.ndim(y) == 1 and not class_targets
@@ -257,22 +255,12 @@ def fit(
     cbs = as_callbacks(callbacks)
     if verbose:
         cbs.append(Progress(int(epochs)))
-    params = model.parameters()
-    trainer = Trainer(model, params, loss, optimizer)
-    if check_x_in_first_pass:
-        assert trainer.fused is not None
-        trainer.fused.check_x = "X"
     history = History()
     for cb in cbs:
         cb.on_train_begin(model)
-    n = Xa.shape[0]
-    full_batch = batch_size is None or batch_size >= n
     gen = _array.as_rng(rng) if (not full_batch and shuffle) else None
     eval_rows = max(EVAL_BATCH_SIZE, batch_size or 0)
     start = time.perf_counter()
-
-    # With nothing to call between epochs, the trainer runs the epochs itself, with less to do per epoch.
-    unobserved = full_batch and not cbs and val is None and not metric_fns and scheduler is None
     append_loss = history.loss.append
 
     with np.errstate(all="ignore"):
@@ -363,8 +351,6 @@ def _check_validation(
 
 def _metric_functions(metrics: Iterable[str | MetricFn], loss: Loss) -> list[tuple[str, MetricFn]]:
     """Resolve metric names and functions into ``(name, f(pred, target))`` pairs."""
-    if isinstance(metrics, str):
-        metrics = (metrics,)
     threshold = 0.0 if isinstance(loss, BCEWithLogitsLoss) else 0.5
     known: dict[str, MetricFn] = {
         "accuracy": lambda p, t: _metrics.accuracy(p, t, threshold=threshold),

@@ -258,14 +258,6 @@ class LinearMSEStep:
         return total, acc_w, acc_b
 
 
-def streams_first_pass(model: Module, loss: Loss, X: NDArray[Any], y: NDArray[Any]) -> bool:
-    """True if a :class:`Trainer` of *model* and *loss* streams the full batch ``(X, y)`` in its first step."""
-    if not LinearMSEStep.applies(model, loss):
-        return False
-    assert isinstance(model, Linear) and isinstance(loss, MSELoss)
-    return X.nbytes >= STREAM_MIN_BYTES and LinearMSEStep(model, loss).accepts(X, y)
-
-
 def stream_parts(X: NDArray[Any]) -> int:
     """How many threads stream X side by side: one per available core (at most 4) on an X of at
     least ``2 * STREAM_MIN_BYTES``, else 1 (a thread costs more than it brings on smaller data)."""
@@ -301,6 +293,18 @@ class Trainer:
         if LinearMSEStep.applies(model, loss):
             assert isinstance(model, Linear) and isinstance(loss, MSELoss)
             self.fused = LinearMSEStep(model, loss)
+
+    def check_x_in_first_pass(self, X: NDArray[Any], y: NDArray[Any], name: str) -> bool:
+        """If the first full-batch step on ``(X, y)`` streams X, have it check X for NaN/inf; True if so.
+
+        That pass sums every block of X anyway (see :meth:`LinearMSEStep._streamed_loss`),
+        so the check costs no extra read; the error names X as *name*.
+        """
+        fused = self.fused
+        if fused is None or X.nbytes < STREAM_MIN_BYTES or not fused.accepts(X, y):
+            return False
+        fused.check_x = name
+        return True
 
     def step(self, X: NDArray[Any], y: NDArray[Any], epoch: int, tol: float | None, y_was_1d: bool) -> float:
         """Predict, compare and (unless the loss is ≤ tol) learn; return the loss."""
