@@ -118,7 +118,7 @@ class MSELoss(Loss):
         diff = self._diff
         if diff is None:
             raise RuntimeError("MSELoss.backward called before the loss was computed")
-        return diff * (2.0 / diff.size if self.reduction == "mean" else 2.0)  # grad_scale, inlined: once per step
+        return diff * self.grad_scale(diff.size)
 
     def grad_scale(self, size: int) -> float:
         """The factor in ``dL/dp = factor * (p - t)``: ``2 / size`` for "mean", 2 for "sum"."""
