@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -56,6 +56,19 @@ class Module:
         >>> layer.load_state_dict(state); layer.scale.data
         array([1., 1.])
     """
+
+    #: The array namespace (the Python Array API standard's ``xp``) that this
+    #: module's parameters, buffers and outputs belong to.  NumPy unless the
+    #: model was moved to another library; layers compute with ``xp = self.xp``
+    #: and standard functions (``xp.matmul``, ``xp.sum``, ``xp.exp``, ...), and
+    #: a NumPy-only fast path is taken only under ``if xp is np``.
+    xp: Any = np
+
+    #: Names of the attributes that hold this module's buffers: arrays that are
+    #: part of its state (saved, loaded, moved with the model) but are not
+    #: trained, such as a batch norm's running statistics.  An attribute may
+    #: hold None (no buffer).
+    _buffer_names: ClassVar[tuple[str, ...]] = ()
 
     def forward(self, x: ArrayLike) -> NDArray[Any]:
         """Compute the output for input *x*."""
@@ -139,6 +152,16 @@ class Module:
                 yield prefix + name, value
             elif isinstance(value, Module):
                 yield from value.named_parameters(prefix + name + ".")
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, NDArray[Any]]]:
+        """Yield ``(name, array)`` for this module's buffers, then its sub-modules', with dotted names."""
+        for name in self._buffer_names:
+            value = getattr(self, name, None)
+            if value is not None:
+                yield prefix + name, value
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield from value.named_buffers(prefix + name + ".")
 
     def parameters(self) -> list[Parameter]:
         """All parameters, in ``named_parameters`` order."""

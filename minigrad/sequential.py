@@ -85,6 +85,11 @@ class Sequential(Module):
         for i, layer in enumerate(self._layers):
             yield from layer.named_parameters(f"{prefix}{i}.")
 
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, NDArray[Any]]]:
+        """Yield ``(name, array)`` for every layer's buffers, named ``"<position>.<name in the layer>"``."""
+        for i, layer in enumerate(self._layers):
+            yield from layer.named_buffers(f"{prefix}{i}.")
+
     # -- forward and backward -----------------------------------------------
 
     def forward(self, x: ArrayLike) -> NDArray[Any]:

@@ -241,3 +241,18 @@ def test_grad_is_c_contiguous_for_any_data_layout() -> None:
     p.zero_grad()
     p.add_dot(np.ones((3, 5)), np.ones((5, 2)))
     np.testing.assert_array_equal(p.grad, np.full((3, 2), 5.0))
+
+
+def test_named_buffers_follow_the_attribute_names_and_nest_with_dotted_names() -> None:
+    class Counter(mg.Module):
+        _buffer_names = ("count", "absent")
+
+        def __init__(self) -> None:
+            self.count = np.zeros(2)
+            self.absent = None
+
+    inner = Counter()
+    model = mg.Sequential(mg.Linear(2, 2, rng=0), inner)
+    assert [name for name, _ in model.named_buffers()] == ["1.count"]
+    assert next(iter(model.named_buffers()))[1] is inner.count
+    assert mg.Module.xp is np and model.xp is np
