@@ -7,15 +7,19 @@ Figures are drawn with matplotlib's non-interactive Agg canvas directly
 machine without a display and changes no global matplotlib state: no backend
 switch, no open figures left behind.
 
-The file format follows the path's suffix (``.png``, ``.svg``, ``.pdf``, …);
-a path without a suffix is written as PNG.
+The file format follows the path's suffix, one of :data:`FORMATS` (``.png``,
+``.svg``, ``.pdf``, ``.eps``, ``.jpg``, …; ``.pgf`` only where its TeX program is
+installed); a path without a suffix is written as PNG.  The pictures use no
+transparency, so PostScript draws them as they look elsewhere, without a warning.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
 import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -28,6 +32,7 @@ if TYPE_CHECKING:
     from minigrad.history import History
 
 __all__ = [
+    "FORMATS",
     "MissingExtraError",
     "check_plot_path",
     "has_matplotlib",
@@ -41,6 +46,14 @@ __all__ = [
 
 #: The command that installs what plotting needs.
 PLOT_EXTRA_HINT = "pip install 'minigrad[plot]'"
+
+#: The picture formats written without any program beyond matplotlib and Pillow (its own dependency).
+#: PGF is accepted too where its TeX program (``rcParams["pgf.texsystem"]``, xelatex by default) is installed;
+#: raw RGBA pixel dumps (``.raw``, ``.rgba``) are not pictures a viewer opens and are refused.
+FORMATS = ("png", "pdf", "svg", "svgz", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp")
+
+# The grid's colour: matplotlib's default grid grey at 30% over white, drawn opaque (PostScript has no alpha).
+_GRID_COLOR = "#e7e7e7"
 
 
 class MissingExtraError(ImportError):
@@ -104,12 +117,13 @@ def check_plot_path(path: str | os.PathLike[str]) -> str:
     """Check, before any work, that a picture can be written to *path*; return its format.
 
     The format is the lower-cased suffix without its dot, or ``"png"`` when
-    the path has no suffix.
+    the path has no suffix; it must be one of :data:`FORMATS`, or ``"pgf"``
+    where its TeX program is installed.
 
     Raises:
         MissingExtraError: matplotlib is not installed.
-        ValueError: the suffix is not a format matplotlib writes, the path is
-            a directory, or its directory does not exist.
+        ValueError: the path is empty, the suffix is not a format listed
+            above, the path is a directory, or its directory does not exist.
 
     Example:
         >>> import tempfile, pathlib
@@ -118,15 +132,29 @@ def check_plot_path(path: str | os.PathLike[str]) -> str:
         ...     assert check_plot_path(folder / "loss.SVG") == "svg"
         ...     assert check_plot_path(folder / "loss") == "png"
     """
-    require_matplotlib()
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
+    if not os.fspath(path):
+        raise ValueError("the picture's path is empty; give a file name such as loss.png")
+    mpl = require_matplotlib()
     p = Path(path)
     fmt = p.suffix[1:].lower() or "png"
-    supported = FigureCanvasAgg(Figure()).get_supported_filetypes()
-    if fmt not in supported:
-        raise ValueError(f"cannot write a picture as .{fmt} ({p}); use one of: {', '.join(sorted(supported))}")
+    if fmt not in FORMATS:
+        texsystem = str(mpl.rcParams["pgf.texsystem"])
+        if fmt == "pgf" and shutil.which(texsystem) is not None:
+            return _check_place(p, fmt)
+        why = f"PGF needs {texsystem}, which is not installed" if fmt == "pgf" else "not a picture format written here"
+        raise ValueError(f"cannot write a picture as .{fmt} ({why}); use one of: .{', .'.join(FORMATS)}")
+    if fmt == "webp" and not _pillow_writes_webp():
+        raise ValueError("cannot write a picture as .webp (this Pillow was built without WebP); use .png")
+    return _check_place(p, fmt)
+
+
+def _pillow_writes_webp() -> bool:
+    from PIL import features
+
+    return bool(features.check("webp"))
+
+
+def _check_place(p: Path, fmt: str) -> str:
     if p.is_dir():
         raise ValueError(f"{p} is a directory; give a file name such as {p / 'loss.png'}")
     parent = p.parent
@@ -173,8 +201,21 @@ def _new_figure(nrows: int, figsize: tuple[float, float]) -> tuple[Figure, list[
 
 
 def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
+    """Write *fig* to *path*; any failure is an OSError naming the path, and leaves no partial new file."""
     p = Path(path)
-    fig.savefig(p, format=check_plot_path(p), dpi=120)
+    fmt = check_plot_path(p)
+    existed = os.path.lexists(p)
+    try:
+        fig.savefig(p, format=fmt, dpi=120)
+    except Exception as exc:
+        if not existed and p.is_file():
+            with contextlib.suppress(OSError):
+                p.unlink()
+        if isinstance(exc, OSError):
+            reason = exc.strerror or str(exc)
+            raise OSError(exc.errno, f"cannot write the picture {p}: {reason}") from exc
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise OSError(f"cannot write the picture {p}: {reason}") from exc
     return p
 
 
@@ -211,8 +252,8 @@ def history_figure(history: History, *, title: str | None = None) -> Figure:
     else:
         ax.set_ylabel("loss")
     ax.set_xlabel("epoch")
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend()
+    ax.grid(True, which="major", color=_GRID_COLOR)
+    ax.legend(framealpha=1.0)
     ax.set_title(title if title is not None else "Loss per epoch")
     return fig
 
@@ -229,7 +270,7 @@ def plot_history(history: History, path: str | os.PathLike[str], *, title: str |
 
     Args:
         history: what :func:`minigrad.fit` returned.
-        path: the file to write; the suffix picks the format (``.png``, ``.svg``, ``.pdf``).
+        path: the file to write; the suffix picks the format (one of :data:`FORMATS`).
         title: a title over the picture (default ``"Loss per epoch"``).
 
     Returns:
@@ -239,6 +280,8 @@ def plot_history(history: History, path: str | os.PathLike[str], *, title: str |
         MissingExtraError: matplotlib is not installed.
         ValueError: the history has no epochs, or *path* cannot be written
             (see :func:`check_plot_path`).
+        OSError: writing failed (the message names the path and why); a
+            file that did not exist before is not left behind half written.
 
     Example:
         >>> import tempfile, pathlib
@@ -290,8 +333,8 @@ def seed_figure(
     bottom.set_xlabel("step")
     bottom.set_title("The prediction approaching the goal")
     for ax in (top, bottom):
-        ax.grid(True, alpha=0.3)
-        ax.legend(loc="lower right")
+        ax.grid(True, color=_GRID_COLOR)
+        ax.legend(loc="lower right", framealpha=1.0)
     return fig
 
 
@@ -324,7 +367,8 @@ def plot_seed(
     Raises:
         MissingExtraError: matplotlib is not installed.
         ValueError: empty or different-length series, non-finite goal, or
-            *path* cannot be written.
+            *path* cannot be written (see :func:`check_plot_path`).
+        OSError: writing failed (the message names the path and why).
 
     Example:
         >>> import tempfile, pathlib

@@ -225,3 +225,98 @@ def test_check_plot_path(mpl: object, tmp_path: Path) -> None:
 def test_a_bad_path_is_refused_before_drawing(mpl: object, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="does not exist"):
         plot.plot_seed([1.0], [1.0], 1.0, tmp_path / "missing" / "x.png")
+
+
+# --- formats: only those that work here, and no warning while writing them -----------------------
+
+# The first bytes of each format that matplotlib writes (svgz and the others compressed by Pillow are checked by size).
+_MAGIC = {"png": PNG_SIGNATURE, "pdf": b"%PDF", "svg": b"<?xml", "eps": b"%!PS", "ps": b"%!PS", "jpg": b"\xff\xd8"}
+
+
+@pytest.mark.parametrize("fmt", plot.FORMATS)
+def test_every_accepted_format_is_written_without_a_warning(
+    mpl: object, tmp_path: Path, fmt: str, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # PostScript has no transparency: matplotlib logs a warning (on stderr, whatever -q says) for any
+    # transparent artist, such as a grid drawn with alpha or a legend's default frame.
+    import warnings
+
+    path = tmp_path / f"seed.{fmt}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plot.plot_seed([1.0, 200.1, 319.56], [2e5, 4.002e7, 6.3912e7], 9.975e7, path, goal_weight=498.75)
+        plot.plot_history(History(loss=[4.0, 1.0], val_loss=[5.0, 2.0]), tmp_path / f"loss.{fmt}")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= 30] == []
+    assert capfd.readouterr().err == ""
+    data = path.read_bytes()
+    assert data.startswith(_MAGIC.get(fmt, b"")) and len(data) > 1000
+
+
+@pytest.mark.parametrize("name", ["x.raw", "x.rgba", "x.foo", "x.gif"])
+def test_formats_that_are_no_picture_or_unknown_are_refused(mpl: object, tmp_path: Path, name: str) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"cannot write a picture as \.\w+ \(not a picture format written here\); "
+        r"use one of: \.png, \.pdf, \.svg",
+    ):
+        plot.check_plot_path(tmp_path / name)
+
+
+def test_an_empty_path_is_refused(mpl: object) -> None:
+    with pytest.raises(ValueError, match="path is empty"):
+        plot.check_plot_path("")
+
+
+def test_pgf_needs_its_tex_program(mpl: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plot.shutil, "which", lambda name: None)
+    with pytest.raises(
+        ValueError, match=r"cannot write a picture as \.pgf \(PGF needs xelatex, which is not installed\)"
+    ):
+        plot.check_plot_path(tmp_path / "x.pgf")
+
+
+def test_a_failure_while_writing_is_an_oserror_and_leaves_no_file(
+    mpl: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Claim that xelatex is installed: the PGF backend then fails inside savefig, as it does when
+    # the TeX program is broken. That must be one OSError naming the path, with no half-written file.
+    import shutil
+
+    if shutil.which("xelatex") is not None:
+        pytest.skip("xelatex is installed here: PGF would be written")
+    monkeypatch.setattr(plot.shutil, "which", lambda name: f"/usr/bin/{name}")
+    path = tmp_path / "seed.pgf"
+    assert plot.check_plot_path(path) == "pgf"
+    with pytest.raises(OSError, match=rf"cannot write the picture {path}: RuntimeError: .*xelatex") as info:
+        plot.plot_seed([1.0, 2.0], [2.0, 4.0], 4.0, path)
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert not path.exists()
+
+
+def test_an_os_error_while_writing_keeps_its_errno_and_an_old_file(
+    mpl: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matplotlib.figure import Figure
+
+    path = tmp_path / "old.png"
+    path.write_bytes(b"old")
+
+    def disk_full(self: Any, fname: Any, **kwargs: Any) -> None:
+        Path(fname).write_bytes(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", disk_full)
+    with pytest.raises(OSError, match=f"cannot write the picture {path}: No space left on device") as info:
+        plot.plot_history(History(loss=[1.0, 0.5]), path)
+    assert info.value.errno == 28
+    assert path.exists()  # the caller's file is not deleted (its old content is lost: matplotlib wrote over it)
+    new = tmp_path / "new.png"
+    with pytest.raises(OSError, match="No space left"):
+        plot.plot_history(History(loss=[1.0, 0.5]), new)
+    assert not new.exists()
+
+
+def test_webp_needs_a_pillow_that_writes_it(mpl: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plot, "_pillow_writes_webp", lambda: False)
+    with pytest.raises(ValueError, match=r"cannot write a picture as \.webp \(this Pillow was built without WebP\)"):
+        plot.check_plot_path(tmp_path / "x.webp")
