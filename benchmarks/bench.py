@@ -1015,9 +1015,9 @@ def plot(groups: list[dict[str, Any]], sweep: list[int], path: str) -> bool:
             ax.loglog([p[0] for p in limit], [p[1] for p in limit], "k--", label="one read of X (bandwidth limit)")
         ax.set_title(f"one full-batch step, D=100, O=1, {dtype}")
         ax.set_xlabel("N (rows of X)")
-        ax.grid(True, which="both", alpha=0.3)
+        ax.grid(True, which="both", color="#e7e7e7")  # opaque: PostScript has no transparency
     axes[0].set_ylabel("seconds per step (median)")
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=8, framealpha=1.0)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -1083,18 +1083,80 @@ def markdown(record: dict[str, Any]) -> str:
 # -- main ---------------------------------------------------------------------------------------------
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+def _number(low: float, *, strict: bool) -> Callable[[str], float]:
+    """An argparse type: a finite number > low (strict) or >= low."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(
+                f"expected a finite number {'>' if strict else '>='} {low:g}, got {text!r}"
+            )
+        return value
+
+    return parse
+
+
+def _count(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _output(text: str) -> str:
+    """An argparse type: a file that can be created, checked before the run rather than after it."""
+    if not text:
+        raise argparse.ArgumentTypeError("expected a file name, got ''")
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text} is a directory; give a file name")
+    folder = os.path.dirname(text) or "."
+    if not os.path.isdir(folder):
+        raise argparse.ArgumentTypeError(f"cannot write {text}: directory {folder} does not exist")
+    return text
+
+
+def _picture(text: str) -> str:
+    """An argparse type: a file for the plot, in a format minigrad's plotting writes here."""
+    _output(text)
+    from minigrad.plot import MissingExtraError, check_plot_path
+
+    try:
+        check_plot_path(text)
+    except MissingExtraError:  # plot() says that there is no plot
+        pass
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The suite's command line; every value is checked here, before minutes of measuring."""
     p = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--quick", action="store_true", help="small sizes and short samples (a smoke test, < 60 s)")
-    p.add_argument("--json", metavar="PATH", help="write every sample and the summary as JSON")
-    p.add_argument("--plot", metavar="PATH", help="draw time per step against N (needs matplotlib)")
-    p.add_argument("--markdown", metavar="PATH", help="write the results as Markdown tables (ratios)")
-    p.add_argument("--sample", type=float, default=None, help="seconds per timing sample (0.2; quick 0.02)")
-    p.add_argument("--pause", type=float, default=None, help="seconds of pause before each sample (0.1; quick 0.01)")
-    p.add_argument("--reps", type=int, default=None, help="samples per contender (5; quick 3)")
+    p.add_argument("--json", metavar="PATH", type=_output, help="write every sample and the summary as JSON")
+    p.add_argument("--plot", metavar="PATH", type=_picture, help="draw time per step against N (needs matplotlib)")
+    p.add_argument("--markdown", metavar="PATH", type=_output, help="write the results as Markdown tables (ratios)")
+    p.add_argument(
+        "--sample", type=_number(0, strict=True), default=None, help="seconds per timing sample (0.2; quick 0.02)"
+    )
+    p.add_argument(
+        "--pause",
+        type=_number(0, strict=False),
+        default=None,
+        help="seconds of pause before each sample (0.1; quick 0.05)",
+    )
+    p.add_argument("--reps", type=_count, default=None, help="samples per contender (5; quick 3)")
     p.add_argument(
         "--threads",
-        type=int,
+        type=_count,
         default=None,
         help="limit BLAS and torch to this many threads (default: their own; 1 with --quick)",
     )
@@ -1106,7 +1168,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="append",
         help="run only these sections (repeatable)",
     )
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

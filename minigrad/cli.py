@@ -6,7 +6,7 @@ Usage (``python -m minigrad`` and the installed ``minigrad`` script are the same
     minigrad seed --alpha 2e-11     # the seed with another learning rate
     minigrad seed --plot seed.png   # ... and a picture of the weight and the prediction
     minigrad digits --rng 1         # a bundled example (needs the data extra)
-    minigrad bench                  # the benchmark suite's quick mode (source checkout only)
+    minigrad bench                  # the benchmark suite's quick mode (inside a source checkout)
     minigrad bench --full           # the full benchmark suite
     minigrad COMMAND --help         # the options of each command
 
@@ -16,10 +16,11 @@ Options given without a command go to ``seed``: ``minigrad --epochs 5`` is
 Exit status:
     0: success.
     1: the run failed: training diverged (``DivergenceError``), a file could
-       not be written, or the output was closed early.
+       not be written, the output was closed early, or anything else went
+       wrong while running (the line names the exception).
     2: usage error: an unknown option or command, a bad value, a missing
-       optional dependency (the message names the extra to install), or the
-       benchmark suite is not in this installation.
+       optional dependency (the message names the extra to install), or no
+       benchmark suite around the current directory.
     130: interrupted (Ctrl-C).
 
 Every error is one line on stderr, ``minigrad: error: …`` (usage errors name
@@ -36,6 +37,7 @@ import inspect
 import math
 import os
 import sys
+import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -68,7 +70,7 @@ With no command, runs the seed's example (options given without a command go to 
 
 exit status:
   0    success
-  1    the run failed (training diverged, a file could not be written)
+  1    the run failed (training diverged, a file could not be written, ...)
   2    usage error (unknown option, bad value, missing optional dependency)
   130  interrupted
 """
@@ -127,7 +129,7 @@ def _common_options(*, verbose: bool = True) -> _Parser:
     common.add_argument(
         "--plot",
         metavar="PATH",
-        help="write the run's picture to PATH (.png, .svg, .pdf, ...; needs pip install 'minigrad[plot]')",
+        help="write the run's picture to PATH (.png, .svg, .pdf, .eps, .jpg, ...; needs pip install 'minigrad[plot]')",
     )
     talk = common.add_mutually_exclusive_group()
     talk.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
@@ -211,15 +213,20 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         "bench",
         parents=[_common_options(verbose=False)],
         allow_abbrev=False,
-        help="the benchmark suite's quick mode (--full for all sizes); needs a source checkout",
+        help="the benchmark suite's quick mode (--full for all sizes); run it inside a source checkout",
         description=(
-            "Run the benchmark suite (benchmarks/bench.py in minigrad's source tree) in its quick mode, "
-            "or with --full in full. --plot is passed on, and so are options not listed here, such as "
-            "--json PATH (python benchmarks/bench.py --help lists the suite's own). --quiet hides the "
-            "suite's printed report (useful with --json or --plot)."
+            "Run the benchmark suite in its quick mode, or with --full in full. The suite ships with "
+            "minigrad's source, not with the installed package: it is benchmarks/bench.py of the source "
+            "checkout that holds the current directory (the first directory from here upwards with a "
+            "pyproject.toml naming minigrad and benchmarks/bench.py), else of the checkout the running "
+            "minigrad was imported from. It times the minigrad that runs this command. --plot is passed "
+            "on, and so are options not listed here, such as --json PATH (python benchmarks/bench.py "
+            "--help lists the suite's own). --quiet hides the suite's printed report (useful with --json "
+            "or --plot)."
         ),
     )
     p.add_argument("--full", action="store_true", help="run the full suite instead of the quick mode")
+    p.add_argument("--where", action="store_true", help="print the path of the suite that would run, and exit")
     p.set_defaults(run=_run_bench)
     commands["bench"] = p
     return parser, commands
@@ -279,7 +286,7 @@ def _run_seed(args: argparse.Namespace, extra: list[str]) -> int:
             f"alpha {args.alpha:g} (SGD lr {args.alpha / 2:g}), last loss {history.loss[-1]:g}, "
             f"final weight {seed.elixir_float(weight)}"
         )
-    if args.plot:
+    if args.plot is not None:
         path = plot.plot_seed(
             steps.weights,
             [w * seed.BUDGET for w in steps.weights],
@@ -332,7 +339,7 @@ def _run_example(args: argparse.Namespace, extra: list[str]) -> int:
     if args.verbose and not takes_verbose and isinstance(results, dict):
         for key, value in results.items():
             print(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {value}")
-    if args.plot and Path(args.plot).is_file():
+    if args.plot is not None and Path(args.plot).is_file():
         _wrote(Path(args.plot), args)
     return 0
 
@@ -340,32 +347,58 @@ def _run_example(args: argparse.Namespace, extra: list[str]) -> int:
 # --- benchmark suite ----------------------------------------------------------------------------
 
 
-def bench_path() -> Path | None:
-    """Where the benchmark suite lives: ``benchmarks/bench.py`` beside the package in a source checkout.
+def bench_path(cwd: str | os.PathLike[str] | None = None) -> Path | None:
+    """Where the benchmark suite is: ``benchmarks/bench.py`` of the source checkout around *cwd*.
 
-    None when the package does not sit in minigrad's source tree (beside a
-    ``pyproject.toml`` that names minigrad), as in an installed wheel: a
-    ``benchmarks/`` folder that some other package put in site-packages is
+    The suite ships with minigrad's source, not with the installed package
+    (the wheel holds no ``benchmarks/``).  A source checkout is a directory
+    holding a ``pyproject.toml`` whose ``[project]`` name is ``minigrad``
+    and ``benchmarks/bench.py``.  It is looked for in *cwd* (default: the
+    current directory) and every directory above it, then beside the running
+    package (a checkout on ``PYTHONPATH`` or installed in editable mode).
+    A ``benchmarks/`` folder that some other project or package holds is
     never run.
 
+    Returns:
+        The suite's path, or None when there is no checkout.
+
     Example:
-        >>> path = bench_path()
-        >>> path is None or path.name == "bench.py"
+        >>> import tempfile
+        >>> bench_path(tempfile.gettempdir()) in (None, _package_checkout_bench())
         True
     """
-    root = Path(minigrad.__file__).resolve().parents[1]
     try:
-        project = (root / "pyproject.toml").read_text(encoding="utf-8")
-    except OSError:
-        return None
-    if 'name = "minigrad"' not in project:
-        return None
-    return root / "benchmarks" / "bench.py"
+        here = Path.cwd() if cwd is None else Path(cwd).absolute()
+    except OSError:  # the current directory was deleted
+        places: list[Path] = []
+    else:
+        places = [here, *here.parents]
+    for place in places:
+        if _is_checkout(place):
+            return place / "benchmarks" / "bench.py"
+    return _package_checkout_bench()
+
+
+def _package_checkout_bench() -> Path | None:
+    root = Path(minigrad.__file__).resolve().parents[1]
+    return root / "benchmarks" / "bench.py" if _is_checkout(root) else None
+
+
+def _is_checkout(folder: Path) -> bool:
+    try:
+        project = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8")).get("project")
+    except (OSError, ValueError):  # no file, unreadable, not UTF-8, not TOML
+        return False
+    return (
+        isinstance(project, dict)
+        and project.get("name") == "minigrad"
+        and (folder / "benchmarks" / "bench.py").is_file()
+    )
 
 
 def _bench_argv(args: argparse.Namespace, extra: list[str]) -> list[str]:
     argv = [] if args.full else ["--quick"]
-    if args.plot:
+    if args.plot is not None:
         argv += ["--plot", args.plot]
     return argv + extra
 
@@ -374,14 +407,22 @@ def _devnull() -> TextIO:
     return open(os.devnull, "w", encoding="utf-8")
 
 
+#: Said when no benchmark suite is found (exit status 2).
+NO_SUITE = (
+    "no benchmark suite here: it comes with minigrad's source, not with the installed package; "
+    "run minigrad bench inside a source checkout of minigrad (the directory holding pyproject.toml "
+    "and benchmarks/bench.py, or one below it)"
+)
+
+
 def _run_bench(args: argparse.Namespace, extra: list[str]) -> int:
     path = bench_path()
     if path is None or not path.is_file():
-        where = f"{path} not found" if path is not None else "this is not a source checkout"
-        raise UsageError(
-            f"{PROG}: error: the benchmark suite is not in this installation ({where}); "
-            "run it from a source checkout of minigrad: python benchmarks/bench.py --quick"
-        )
+        where = "" if path is None else f" ({path} is missing)"
+        raise UsageError(f"{PROG} bench: error: {NO_SUITE}{where}")
+    if args.where:
+        print(path)
+        return 0
     folder = str(path.parent)
     sys.path.insert(0, folder)  # as `python benchmarks/bench.py` would, for the suite's own imports
     try:
@@ -394,11 +435,13 @@ def _run_bench(args: argparse.Namespace, extra: list[str]) -> int:
             bench_main = getattr(module, "main", None)
             if not callable(bench_main):
                 raise UsageError(f"{PROG}: error: {path} has no main(argv) function")
+            argv = _bench_argv(args, extra)
             try:
+                _check_suite_options(module, argv, path)
                 with contextlib.ExitStack() as stack:
                     if args.quiet:
                         stack.enter_context(contextlib.redirect_stdout(stack.enter_context(_devnull())))
-                    status = bench_main(_bench_argv(args, extra))
+                    status = bench_main(argv)
             except SystemExit as exc:  # the suite's own argument errors (already printed) or sys.exit
                 return _exit_code(exc)
         finally:
@@ -407,6 +450,21 @@ def _run_bench(args: argparse.Namespace, extra: list[str]) -> int:
         with contextlib.suppress(ValueError):
             sys.path.remove(folder)
     return int(status or 0)
+
+
+def _check_suite_options(module: ModuleType, argv: list[str], path: Path) -> None:
+    """Parse *argv* with the suite's own parser, if it offers ``build_parser()``; a bad option is one line."""
+    build = getattr(module, "build_parser", None)
+    if not callable(build):  # an older suite: it reports its own errors
+        return
+    parser = build()
+
+    def one_line(message: str) -> NoReturn:
+        text = " ".join(message.split())
+        raise UsageError(f"{PROG} bench: error: {text} (the suite's options: python {path} --help)")
+
+    parser.error = one_line
+    parser.parse_args(argv)
 
 
 # --- main ---------------------------------------------------------------------------------------
@@ -422,6 +480,9 @@ def _exit_code(exc: SystemExit) -> int:
 
 
 def _fail(message: object, status: int) -> int:
+    if isinstance(message, OSError) and message.strerror:
+        # "[Errno 2] No such file or directory: 'x'" -> "x: No such file or directory"
+        message = f"{message.filename}: {message.strerror}" if message.filename else message.strerror
     text = " ".join(str(message).split())
     print(text if text.startswith(f"{PROG}") else f"{PROG}: error: {text}", file=sys.stderr)
     return status
@@ -462,7 +523,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _exit_code(exc)
         if extra and args.command != "bench":
             commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
-        if args.plot:
+        if args.plot is not None:
             try:
                 plot.check_plot_path(args.plot)
             except ValueError as exc:
@@ -483,3 +544,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # anything else while running: still one line, naming the exception
+        return _fail(f"{type(exc).__name__}: {exc}", 1)

@@ -559,6 +559,7 @@ def test_bench_path_outside_a_source_checkout_is_none(
     if pyproject is not None:
         (tmp_path / "pyproject.toml").write_text(pyproject)
     monkeypatch.setattr(minigrad, "__file__", str(tmp_path / "minigrad" / "__init__.py"))
+    monkeypatch.chdir(tmp_path)
     assert cli.bench_path() is None
 
 
@@ -568,7 +569,9 @@ def test_bench_in_an_installed_wheel_exits_2(
     monkeypatch.setattr(cli, "bench_path", lambda: None)
     status, out, err = run(capsys, "bench")
     assert (status, out) == (2, "")
-    assert_one_line_error(err, "not a source checkout", "python benchmarks/bench.py --quick")
+    assert_one_line_error(
+        err, "minigrad bench: error: no benchmark suite here", "run minigrad bench inside a source checkout"
+    )
 
 
 @pytest.mark.parametrize(
@@ -634,7 +637,7 @@ def test_bench_without_the_suite_exits_2(
     monkeypatch.setattr(cli, "bench_path", lambda: tmp_path / "benchmarks" / "bench.py")
     status, out, err = run(capsys, "bench")
     assert (status, out) == (2, "")
-    assert_one_line_error(err, "the benchmark suite is not in this installation", "source checkout")
+    assert_one_line_error(err, "no benchmark suite here", f"({tmp_path / 'benchmarks' / 'bench.py'} is missing)")
 
 
 def test_bench_without_main_exits_2(
@@ -697,3 +700,207 @@ def test_python_dash_m_minigrad_runs_main(capsys: pytest.CaptureFixture[str], mo
         runpy.run_module("minigrad", run_name="__main__", alter_sys=False)
     assert exc.value.code == 0
     assert capsys.readouterr().out.splitlines()[-1] == "Training Complete, final weight: 200.1"
+
+
+# --- hostile input: every failure is one line, with the documented exit status ---------------------
+
+
+def test_plot_as_pgf_without_tex_exits_2_before_training(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("matplotlib")
+    from minigrad import plot
+
+    monkeypatch.setattr(plot.shutil, "which", lambda name: None)
+    status, out, err = run(capsys, "seed", "--plot", str(tmp_path / "s.pgf"))
+    assert (status, out) == (2, "")  # refused before the trace
+    assert_one_line_error(
+        err, "minigrad seed: error: argument --plot: cannot write a picture as .pgf (PGF needs", "use one of: .png"
+    )
+
+
+def test_any_failure_while_drawing_is_one_line_and_exit_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("matplotlib")
+    import shutil
+
+    from minigrad import plot
+
+    if shutil.which("xelatex") is not None:
+        pytest.skip("xelatex is installed here: PGF would be written")
+    monkeypatch.setattr(plot.shutil, "which", lambda name: f"/usr/bin/{name}")  # PGF is accepted, then fails
+    path = tmp_path / "s.pgf"
+    status, out, err = run(capsys, "seed", "-q", "--plot", str(path))
+    assert (status, out) == (1, "")
+    assert_one_line_error(err, f"minigrad: error: cannot write the picture {path}: RuntimeError: ")
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("suffix", ["eps", "ps"])
+def test_postscript_plots_print_nothing_with_quiet(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, tmp_path: Path, suffix: str
+) -> None:
+    # matplotlib logs its "does not support transparency" warning, which reaches stderr outside pytest
+    pytest.importorskip("matplotlib")
+    path = tmp_path / f"seed.{suffix}"
+    assert run(capsys, "seed", "-q", "--plot", str(path)) == (0, "", "")
+    assert [record.getMessage() for record in caplog.records] == []
+    assert path.read_bytes().startswith(b"%!PS")
+
+
+def test_plot_to_a_full_device_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib")
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    status, _, err = run(capsys, "-q", "--plot", "/dev/full")
+    assert status == 1
+    assert err == "minigrad: error: cannot write the picture /dev/full: No space left on device\n"
+
+
+@pytest.mark.parametrize("command", ["seed", "sine", "bench"])
+def test_an_empty_plot_path_exits_2(capsys: pytest.CaptureFixture[str], fake_bench: Path, command: str) -> None:
+    status, out, err = run(capsys, command, "--plot", "")
+    assert (status, out) == (2, "")
+    assert_one_line_error(err, f"minigrad {command}: error: argument --plot: the picture's path is empty")
+
+
+def test_a_plot_path_that_is_not_utf8_in_a_process(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    name = os.fsdecode(b"\xff-seed.png")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "minigrad", "--plot", name, "--epochs", "2"], capture_output=True, env=env, cwd=tmp_path
+    )
+    assert proc.returncode == 0
+    assert proc.stderr.decode().splitlines()[-1] == "minigrad: wrote \\udcff-seed.png"  # as Python escapes it
+    assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+    proc = subprocess.run(
+        [sys.executable, "-m", "minigrad", "-q", "--plot", os.fsdecode(b"\xff/x.png")],
+        capture_output=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert_one_line_error(proc.stderr.decode(errors="replace"), "does not exist")
+
+
+def test_an_unexpected_exception_is_one_line_and_exit_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def main(**kwargs: Any) -> dict[str, float]:
+        raise RuntimeError("something broke\nbadly")
+
+    fake_example(monkeypatch, "sine", main)
+    assert run(capsys, "sine") == (1, "", "minigrad: error: RuntimeError: something broke badly\n")
+
+
+def test_an_os_error_names_the_file_first(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def main(**kwargs: Any) -> dict[str, float]:
+        raise PermissionError(13, "Permission denied", "/data/x.csv")
+
+    fake_example(monkeypatch, "sine", main)
+    assert run(capsys, "sine") == (1, "", "minigrad: error: /data/x.csv: Permission denied\n")
+
+
+# --- bench: the suite of the checkout around the current directory ---------------------------------
+
+
+def _fake_checkout(folder: Path, name: str = "minigrad", bench: bool = True) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pyproject.toml").write_text(f'[project]\nname = "{name}"\nversion = "0.1.0"\n')
+    if bench:
+        (folder / "benchmarks").mkdir()
+        (folder / "benchmarks" / "bench.py").write_text("def main(argv):\n    return 0\n")
+    return folder / "benchmarks" / "bench.py"
+
+
+@pytest.fixture
+def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the running package look installed in site-packages, as after ``pip install .``."""
+    import minigrad
+
+    site = tmp_path / "venv" / "site-packages" / "minigrad"
+    site.mkdir(parents=True)
+    monkeypatch.setattr(minigrad, "__file__", str(site / "__init__.py"))
+
+
+def test_bench_finds_the_checkout_around_the_current_directory(
+    installed: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT / "minigrad" / "examples")
+    assert cli.bench_path() == ROOT / "benchmarks" / "bench.py"
+    monkeypatch.chdir(tmp_path)
+    assert cli.bench_path() is None
+    assert cli.bench_path(ROOT) == ROOT / "benchmarks" / "bench.py"
+
+
+def test_bench_walks_up_past_other_projects(installed: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    suite = _fake_checkout(tmp_path / "src")
+    _fake_checkout(tmp_path / "src" / "vendor" / "other", name="other")  # another project's benchmarks
+    no_bench = tmp_path / "src" / "vendor" / "other" / "docs"
+    _fake_checkout(no_bench, bench=False)  # names minigrad, but holds no suite
+    (no_bench / "deep").mkdir()
+    (no_bench / "deep" / "pyproject.toml").write_text("this is [not TOML")
+    (no_bench / "deep" / "benchmarks").mkdir()
+    (no_bench / "deep" / "benchmarks" / "bench.py").write_text("")
+    monkeypatch.chdir(no_bench / "deep")
+    assert cli.bench_path() == suite
+
+
+def test_bench_path_with_a_deleted_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    assert cli.bench_path() == ROOT / "benchmarks" / "bench.py"  # beside the running package
+
+
+def test_bench_runs_the_checkouts_suite_when_installed(
+    capsys: pytest.CaptureFixture[str], installed: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite = _fake_checkout(tmp_path / "checkout")
+    suite.write_text("def main(argv):\n    print('suite', argv)\n    return 0\n")
+    monkeypatch.chdir(tmp_path / "checkout")
+    assert run(capsys, "bench") == (0, "suite ['--quick']\n", "")
+    assert run(capsys, "bench", "--where") == (0, f"{suite}\n", "")
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(capsys, "bench", "--where")
+    assert (status, out) == (2, "")
+    assert_one_line_error(err, "minigrad bench: error: no benchmark suite here", "inside a source checkout")
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--reps", "0"], "argument --reps: expected a whole number >= 1, got '0'"),
+        (["--threads", "-1"], "argument --threads: expected a whole number >= 1, got '-1'"),
+        (["--sample", "nan"], "argument --sample: expected a finite number > 0, got 'nan'"),
+        (["--pause", "-1"], "argument --pause: expected a finite number >= 0, got '-1'"),
+        (["--json", ""], "argument --json: expected a file name, got ''"),
+        (
+            ["--json", "/nonexistent-minigrad-dir/x.json"],
+            "argument --json: cannot write /nonexistent-minigrad-dir/x.json: directory /nonexistent-minigrad-dir does",
+        ),
+        (["--markdown", str(ROOT)], f"argument --markdown: {ROOT} is a directory"),
+        (["--only", "bogus"], "argument --only: invalid choice: 'bogus'"),
+    ],
+)
+def test_bench_checks_the_suites_options_in_one_line(
+    capsys: pytest.CaptureFixture[str], argv: list[str], needle: str
+) -> None:
+    path = cli.bench_path()
+    if path is None:
+        pytest.skip("benchmarks/bench.py is not in this tree")
+    status, out, err = run(capsys, "bench", *argv)
+    assert (status, out) == (2, "")
+    assert_one_line_error(err, f"minigrad bench: error: {needle}", f"(the suite's options: python {path} --help)")
+
+
+def test_bench_suite_option_errors_in_a_process() -> None:
+    if cli.bench_path() is None:
+        pytest.skip("benchmarks/bench.py is not in this tree")
+    proc = run_process("bench", "--bogus", cwd=ROOT)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert_one_line_error(proc.stderr, "minigrad bench: error: unrecognized arguments: --bogus")
