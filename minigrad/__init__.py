@@ -11,6 +11,8 @@ The seed's three steps, with arrays::
 ``fit`` runs that loop with checks, history and callbacks.
 """
 
+# _startup comes first: under `python -m minigrad` it makes a Ctrl-C while NumPy loads exit quietly (status 130).
+from minigrad import _startup as _startup
 from minigrad import init
 from minigrad.activations import LeakyReLU, ReLU, Sigmoid, Tanh
 from minigrad.callbacks import Callback, EarlyStopping, PrintLoss

@@ -1,9 +1,10 @@
 """``python -m minigrad``: run the command line (the seed's example by default).
 
-See :mod:`minigrad.cli` for the commands, options and exit statuses.
+See :mod:`minigrad.cli` for the commands, options and exit statuses, and
+:mod:`minigrad._startup` for a Ctrl-C while it starts.
 """
 
-from minigrad.cli import main
+from minigrad._startup import run_cli
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli())

@@ -21,7 +21,8 @@ Exit status:
     2: usage error: an unknown option or command, a bad value, a missing
        optional dependency (the message names the extra to install), or no
        benchmark suite around the current directory.
-    130: interrupted (Ctrl-C).
+    130: interrupted (Ctrl-C), from the start of minigrad's own code on (see
+       :mod:`minigrad._startup` for the start-up).
 
 Every error is one line on stderr, ``minigrad: error: …`` (usage errors name
 the command, ``minigrad seed: error: …``); never a traceback.

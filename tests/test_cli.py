@@ -92,7 +92,7 @@ def test_installed_console_script_runs_the_seed() -> None:
     if not scripts:
         pytest.skip("minigrad is not installed with its console script")
     (entry,) = scripts
-    assert entry.value == "minigrad.cli:main"
+    assert entry.value == "_minigrad_main:main"
     script = Path(sys.executable).parent / ("minigrad.exe" if os.name == "nt" else "minigrad")
     if not script.exists():
         pytest.skip(f"no console script at {script}")
@@ -904,3 +904,152 @@ def test_bench_suite_option_errors_in_a_process() -> None:
     proc = run_process("bench", "--bogus", cwd=ROOT)
     assert (proc.returncode, proc.stdout) == (2, "")
     assert_one_line_error(proc.stderr, "minigrad bench: error: unrecognized arguments: --bogus")
+
+
+# --- Ctrl-C while the command line starts ---------------------------------------------------------
+
+
+def _interrupt_after(cmd: list[str], marker: str, delay: float, cwd: Path) -> tuple[int, str, bool]:
+    """Start *cmd* (run with -X importtime), send SIGINT *delay* s after the import of *marker* completes.
+
+    Return the exit status, stderr without the import-time lines, and whether NumPy was imported.
+    """
+    import signal
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
+    assert proc.stderr is not None
+    lines = []
+    while line := proc.stderr.readline().decode():
+        lines.append(line)
+        if line.rstrip().endswith(f"| {marker}") or line.rstrip().endswith(f" {marker}"):
+            break
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=120)
+    lines += rest.decode().splitlines(keepends=True)
+    numpy = any(line.rstrip().endswith("| numpy") for line in lines)
+    return proc.returncode, "".join(line for line in lines if not line.startswith("import time:")), numpy
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child process")
+@pytest.mark.parametrize(
+    ("entry", "delays"),
+    [
+        ("python -m minigrad", [0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2]),
+        ("the minigrad script", [0.0, 0.01, 0.03, 0.08]),
+    ],
+)
+def test_ctrl_c_while_starting_exits_130_in_one_line(tmp_path: Path, entry: str, delays: list[float]) -> None:
+    # Time 0 is the end of the import of the first module of minigrad's own (Python's own start-up,
+    # before it, is out of reach); the signals then land while NumPy is imported, while the seed
+    # runs, and after it has finished.
+    if entry == "python -m minigrad":
+        cmd, marker = [sys.executable, "-X", "importtime", "-m", "minigrad", "-q"], "minigrad._startup"
+    else:  # what the installed script does
+        script = "import sys; sys.argv[0] = 'minigrad'; from _minigrad_main import main; sys.exit(main())"
+        cmd, marker = [sys.executable, "-X", "importtime", "-c", script, "-q"], "_minigrad_main"
+    during_numpy = 0
+    for delay in delays:
+        status, err, numpy = _interrupt_after(cmd, marker, delay, tmp_path)
+        assert "Traceback" not in err and "Exception ignored" not in err, f"after {delay} s:\n{err}"
+        assert (status, err) in ((130, "minigrad: interrupted\n"), (0, "")), f"after {delay} s: {status}, {err!r}"
+        during_numpy += status == 130 and not numpy
+    assert during_numpy >= 1  # at least one signal landed before NumPy was imported
+
+
+@pytest.fixture
+def sigint() -> Any:
+    """Python's own SIGINT handler for the test, and whatever was there before put back afterwards."""
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield signal
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.parametrize(
+    ("argv", "orig_argv", "expected"),
+    [
+        (["-m", "-q"], ["python", "-X", "importtime", "-m", "minigrad", "-q"], True),
+        (["-m"], ["python", "-Bmminigrad"], True),
+        (["-m", "seed"], ["python", "-m", "minigrad.__main__", "seed"], True),
+        (["-m", "minigrad"], ["python", "-m", "other", "minigrad"], False),  # another module, given minigrad
+        (["-m"], ["python", "-m", "minigrad.cli"], False),
+        (["-m"], ["-m"], False),  # no interpreter command line to read
+        (["-c"], ["python", "-c", "import minigrad"], False),
+    ],
+)
+def test_run_as_main_recognises_python_dash_m_minigrad(argv: list[str], orig_argv: list[str], expected: bool) -> None:
+    from minigrad import _startup
+
+    assert _startup.run_as_main(argv, orig_argv) is expected
+
+
+def test_importing_minigrad_leaves_sigint_alone(sigint: Any) -> None:
+    code = "import signal, minigrad; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert out == "True\n"
+
+
+def test_quiet_interrupts_only_replaces_pythons_own_handler(sigint: Any) -> None:
+    from minigrad import _startup
+
+    _startup.quiet_interrupts()
+    assert sigint.getsignal(sigint.SIGINT) is _startup.exit_interrupted
+    sigint.signal(sigint.SIGINT, sigint.SIG_IGN)  # as under nohup
+    _startup.quiet_interrupts()
+    assert sigint.getsignal(sigint.SIGINT) is sigint.SIG_IGN
+
+
+def test_the_quiet_handler_writes_one_line_and_exits_130(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minigrad import _startup
+
+    def exit_(status: int) -> None:
+        raise SystemExit(status)
+
+    monkeypatch.setattr(_startup.os, "_exit", exit_)
+    with pytest.raises(SystemExit) as info:
+        _startup.exit_interrupted(2, None)
+    assert info.value.code == 130
+    assert capfd.readouterr().err == "minigrad: interrupted\n"
+
+
+def test_run_cli_gives_main_pythons_handler_and_ignores_sigint_after_it(
+    sigint: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minigrad import _startup
+
+    seen: list[object] = []
+
+    def main() -> int:
+        seen.append(sigint.getsignal(sigint.SIGINT))
+        return 7
+
+    monkeypatch.setattr(cli, "main", main)
+    sigint.signal(sigint.SIGINT, _startup.exit_interrupted)
+    assert _startup.run_cli() == 7
+    assert seen == [sigint.default_int_handler]  # a Ctrl-C during the run is a KeyboardInterrupt
+    assert sigint.getsignal(sigint.SIGINT) is sigint.SIG_IGN  # the run is over: its status stands
+
+    sigint.signal(sigint.SIGINT, sigint.default_int_handler)  # not started as the command line: left alone
+    assert _startup.run_cli() == 7
+    assert sigint.getsignal(sigint.SIGINT) is sigint.default_int_handler
+
+
+def test_run_cli_turns_a_stray_interrupt_into_130(
+    sigint: Any, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minigrad import _startup
+
+    def main() -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "main", main)
+    assert _startup.run_cli() == 130
+    assert capfd.readouterr().err == "minigrad: interrupted\n"
