@@ -1119,7 +1119,12 @@ def _output(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text} is a directory; give a file name")
     folder = os.path.dirname(text) or "."
     if not os.path.isdir(folder):
-        raise argparse.ArgumentTypeError(f"cannot write {text}: directory {folder} does not exist")
+        why = "is not a directory" if os.path.lexists(folder) else "does not exist"
+        raise argparse.ArgumentTypeError(f"cannot write {text}: {folder} {why}")
+    if os.path.lexists(text) and not os.access(text, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {text}: the file is read-only for you")
+    if not os.path.lexists(text) and not os.access(folder, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {text}: you may not create files in {folder}")
     return text
 
 

@@ -276,10 +276,9 @@ def _run_seed(args: argparse.Namespace, extra: list[str]) -> int:
         raise RunError(f"{PROG}: error: alpha {args.alpha:g} is too large for the seed: {exc}") from exc
     weight = float(model.weight.data[0, 0])
     if not history.converged and not args.quiet:
-        print(
+        _say(
             f"{PROG}: note: the prediction did not reach the goal in {history.epochs} epochs "
-            f"(alpha {args.alpha:g}); try more --epochs or another --alpha",
-            file=sys.stderr,
+            f"(alpha {args.alpha:g}); try more --epochs or another --alpha"
         )
     if args.verbose:
         print(
@@ -299,9 +298,15 @@ def _run_seed(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def _say(line: str) -> None:
+    """Print *line* on stderr; nothing when stderr is closed (``2>&-``), rather than on stdout as print would."""
+    if sys.stderr is not None:
+        print(line, file=sys.stderr)
+
+
 def _wrote(path: Path, args: argparse.Namespace) -> None:
     if not args.quiet:
-        print(f"{PROG}: wrote {path}", file=sys.stderr)
+        _say(f"{PROG}: wrote {path}")
 
 
 # --- bundled examples ---------------------------------------------------------------------------
@@ -476,7 +481,7 @@ def _exit_code(exc: SystemExit) -> int:
         return 0
     if isinstance(exc.code, int):
         return exc.code
-    print(exc.code, file=sys.stderr)
+    _say(str(exc.code))
     return 1
 
 
@@ -485,7 +490,7 @@ def _fail(message: object, status: int) -> int:
         # "[Errno 2] No such file or directory: 'x'" -> "x: No such file or directory"
         message = f"{message.filename}: {message.strerror}" if message.filename else message.strerror
     text = " ".join(str(message).split())
-    print(text if text.startswith(f"{PROG}") else f"{PROG}: error: {text}", file=sys.stderr)
+    _say(text if text.startswith(f"{PROG}") else f"{PROG}: error: {text}")
     return status
 
 
@@ -543,7 +548,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DivergenceError, ArithmeticError, ValueError, OSError) as exc:
         return _fail(exc, 1)
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
+        _say(f"{PROG}: interrupted")
         return 130
     except Exception as exc:  # anything else while running: still one line, naming the exception
         return _fail(f"{type(exc).__name__}: {exc}", 1)

@@ -123,7 +123,8 @@ def check_plot_path(path: str | os.PathLike[str]) -> str:
     Raises:
         MissingExtraError: matplotlib is not installed.
         ValueError: the path is empty, the suffix is not a format listed
-            above, the path is a directory, or its directory does not exist.
+            above, the path is a directory, its directory does not exist, or
+            you may not write there.
 
     Example:
         >>> import tempfile, pathlib
@@ -159,7 +160,12 @@ def _check_place(p: Path, fmt: str) -> str:
         raise ValueError(f"{p} is a directory; give a file name such as {p / 'loss.png'}")
     parent = p.parent
     if not parent.is_dir():
-        raise ValueError(f"cannot write {p}: directory {parent} does not exist")
+        why = "is not a directory" if os.path.lexists(parent) else "does not exist"
+        raise ValueError(f"cannot write {p}: {parent} {why}")
+    if os.path.lexists(p) and not os.access(p, os.W_OK):
+        raise ValueError(f"cannot write {p}: the file is read-only for you")
+    if not os.path.lexists(p) and not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"cannot write {p}: you may not create files in {parent}")
     return fmt
 
 
@@ -207,10 +213,12 @@ def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
     existed = os.path.lexists(p)
     try:
         fig.savefig(p, format=fmt, dpi=120)
-    except Exception as exc:
+    except BaseException as exc:  # an interrupted write, too, leaves no partial new file
         if not existed and p.is_file():
             with contextlib.suppress(OSError):
                 p.unlink()
+        if not isinstance(exc, Exception):
+            raise
         if isinstance(exc, OSError):
             reason = exc.strerror or str(exc)
             raise OSError(exc.errno, f"cannot write the picture {p}: {reason}") from exc

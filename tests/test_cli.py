@@ -881,7 +881,7 @@ def test_bench_runs_the_checkouts_suite_when_installed(
         (["--json", ""], "argument --json: expected a file name, got ''"),
         (
             ["--json", "/nonexistent-minigrad-dir/x.json"],
-            "argument --json: cannot write /nonexistent-minigrad-dir/x.json: directory /nonexistent-minigrad-dir does",
+            "argument --json: cannot write /nonexistent-minigrad-dir/x.json: /nonexistent-minigrad-dir does not exist",
         ),
         (["--markdown", str(ROOT)], f"argument --markdown: {ROOT} is a directory"),
         (["--only", "bogus"], "argument --only: invalid choice: 'bogus'"),
@@ -1053,3 +1053,25 @@ def test_run_cli_turns_a_stray_interrupt_into_130(
     monkeypatch.setattr(cli, "main", main)
     assert _startup.run_cli() == 130
     assert capfd.readouterr().err == "minigrad: interrupted\n"
+
+
+def test_errors_are_not_printed_on_stdout_when_stderr_is_closed() -> None:
+    # With 2>&- Python sets sys.stderr to None, and print(file=None) would write to stdout.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for argv, status in ((["--bogus"], 2), (["--alpha", "1", "-q"], 1)):
+        proc = subprocess.run(
+            ["sh", "-c", 'exec "$0" -m minigrad "$@" 2>&-', sys.executable, *argv], stdout=subprocess.PIPE, env=env
+        )
+        assert (proc.returncode, proc.stdout) == (status, b"")
+
+
+def test_bench_refuses_an_output_it_may_not_write(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = cli.bench_path()
+    if path is None:
+        pytest.skip("benchmarks/bench.py is not in this tree")
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # as an ordinary user without the rights
+    status, out, err = run(capsys, "bench", "--json", str(tmp_path / "out.json"))
+    assert (status, out) == (2, "")
+    assert_one_line_error(err, f"argument --json: cannot write {tmp_path / 'out.json'}: you may not create files in")

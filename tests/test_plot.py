@@ -320,3 +320,35 @@ def test_webp_needs_a_pillow_that_writes_it(mpl: object, tmp_path: Path, monkeyp
     monkeypatch.setattr(plot, "_pillow_writes_webp", lambda: False)
     with pytest.raises(ValueError, match=r"cannot write a picture as \.webp \(this Pillow was built without WebP\)"):
         plot.check_plot_path(tmp_path / "x.webp")
+
+
+def test_a_place_that_cannot_be_written_is_refused_before_drawing(
+    mpl: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "notes.txt").write_text("")
+    with pytest.raises(ValueError, match=r"cannot write .*x\.png: .*notes\.txt is not a directory"):
+        plot.check_plot_path(tmp_path / "notes.txt" / "x.png")
+    old = tmp_path / "old.png"
+    old.write_bytes(b"")
+    # Root may write anywhere: let os.access answer as it would for an ordinary user without the rights.
+    monkeypatch.setattr(plot.os, "access", lambda path, mode: False)
+    with pytest.raises(ValueError, match="the file is read-only for you"):
+        plot.check_plot_path(old)
+    with pytest.raises(ValueError, match=f"you may not create files in {tmp_path}"):
+        plot.check_plot_path(tmp_path / "new.png")
+
+
+def test_an_interrupted_write_leaves_no_partial_new_file(
+    mpl: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matplotlib.figure import Figure
+
+    def interrupted(self: Any, fname: Any, **kwargs: Any) -> None:
+        Path(fname).write_bytes(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Figure, "savefig", interrupted)
+    path = tmp_path / "loss.png"
+    with pytest.raises(KeyboardInterrupt):
+        plot.plot_history(History(loss=[1.0, 0.5]), path)
+    assert not path.exists()
