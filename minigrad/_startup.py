@@ -30,9 +30,9 @@ step, and ``main`` turns it into exit status 130).  Once ``main`` has
 returned, SIGINT is ignored for the few milliseconds of the interpreter's
 shut-down: the run is complete and its exit status stands.
 
-What remains: Python's own start-up before the first line of minigrad runs
-(the interpreter, ``site``, then ``runpy`` or the script's ``import re``; 20
-to 60 ms, measured on a loaded 2-core machine).  A Ctrl-C there ends the
+What remains: Python's own start-up until this module (or ``_minigrad_main``)
+has loaded: the interpreter, ``site``, then ``runpy`` or the script's
+``import re``; 20 to 60 ms, measured on a loaded 2-core machine.  A Ctrl-C there ends the
 process by SIGINT before Python has installed its handler, or prints Python's
 traceback of its start-up.
 """
