@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,6 +26,7 @@ class _AdamBase(Optimizer):
     """The moment estimates and the bias-corrected step shared by Adam and AdamW."""
 
     _hyperparameters = ("lr", "betas", "eps", "weight_decay")
+    _state_spec: ClassVar[dict[str, str]] = {"step": "count", "exp_avg": "array", "exp_avg_sq": "array"}
     _decoupled = False
 
     def __init__(
@@ -42,6 +43,19 @@ class _AdamBase(Optimizer):
         _check_number("weight_decay value", weight_decay)
         self.eps = float(eps)
         self.weight_decay = float(weight_decay)
+
+    def _check_state(self, index: int, state: Mapping[str, StateValue]) -> None:
+        """A loaded state is one that steps produce: ``step >= 1`` and ``exp_avg_sq >= 0``."""
+        name = type(self).__name__
+        if _step_count(state["step"]) < 1:
+            raise ValueError(
+                f"{name} state 'step' of parameter {index} is {state['step']}: moment estimates exist only "
+                "after a step, so it must be >= 1 (or the state empty)"
+            )
+        if not (_buffer(state["exp_avg_sq"]) >= 0).all():
+            raise ValueError(
+                f"{name} state 'exp_avg_sq' of parameter {index} holds negative values; it is an average of squares"
+            )
 
     def step(self) -> None:
         """Apply one update to every parameter, in place (the rule in the class docstring)."""
@@ -101,7 +115,10 @@ class Adam(_AdamBase):
 
     The state of each parameter is ``{"step": t, "exp_avg": m_t,
     "exp_avg_sq": v_t}``, created at the first ``step()`` and saved by
-    ``state_dict()`` so training can resume exactly.  (``amsgrad``,
+    ``state_dict()`` so training can resume exactly.  ``load_state_dict``
+    accepts it only as steps leave it: all three keys, ``t`` an int ≥ 1,
+    ``m_t`` and ``v_t`` finite float arrays of the parameter's shape with
+    ``v_t ≥ 0`` (or an empty state: no step yet).  (``amsgrad``,
     ``maximize`` and the other torch options are not provided.)
 
     Args:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
+
+import numpy as np
 
 from minigrad import _array
 from minigrad.module import Module
@@ -35,6 +38,9 @@ class SGD(Optimizer):
         weight_decay: λ ≥ 0 (L2 penalty).
         nesterov: use Nesterov momentum; needs μ > 0 and τ = 0.
 
+    The state of a parameter is empty, or ``{"momentum_buffer": b_t}`` once a
+    step with momentum has run (``_state_spec``).
+
     Example:
         >>> import numpy as np, minigrad as mg
         >>> model = mg.Linear(1, 1, bias=False)
@@ -47,6 +53,7 @@ class SGD(Optimizer):
     """
 
     _hyperparameters = ("lr", "momentum", "dampening", "weight_decay", "nesterov")
+    _state_spec: ClassVar[dict[str, str]] = {"momentum_buffer": "array"}  # created by the first step with momentum
 
     def __init__(
         self,
@@ -61,6 +68,8 @@ class SGD(Optimizer):
         _check_number("momentum value", momentum)
         _check_number("weight_decay value", weight_decay)
         _check_number("dampening value", dampening, minimum=float("-inf"))
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         self.momentum = float(momentum)
