@@ -1,30 +1,51 @@
-"""save and load: a model's parameters (and optionally its optimizer's state) in a ``.npz`` file.
+"""save and load: a model's parameters and buffers (and optionally its optimizer's state) in a ``.npz`` file.
 
 The file is an ordinary NumPy ``.npz`` archive with no pickled objects, so
 ``np.load(path, allow_pickle=False)`` reads it, and loading a file never runs
 code.  It holds:
 
 - ``"minigrad.format"``: the marker ``"minigrad.params"``;
-- ``"minigrad.version"``: the format version (an integer, now 1);
-- ``"minigrad.meta"``: a JSON text with the architecture signature (each
-  parameter's name, shape and dtype, in ``named_parameters`` order) and, when
-  saved, the optimizer's class, hyper-parameters and scalar state;
+- ``"minigrad.version"``: the format version, an integer: 1 for a model
+  without buffers, 2 for one with buffers (version 2 adds them and nothing
+  else, so a reader of version 1 only refuses the files whose buffers it
+  would drop);
+- ``"minigrad.meta"``: a JSON text with the architecture signature
+  (``"parameters"``: each parameter's name, shape and dtype, in
+  ``named_parameters`` order; ``"buffers"``: the same for ``named_buffers``,
+  in version 2 only) and, when saved, the optimizer's class,
+  hyper-parameters and scalar state;
 - ``"param:<name>"``: each parameter array (``"param:0.weight"``, ...);
+- ``"buffer:<name>"``: each buffer array (version 2);
 - ``"optim:<i>:<key>"``: each array of the optimizer's state (momentum
-  buffers, moment estimates) for the i-th parameter.
+  buffers, moment estimates) for the optimizer's i-th parameter.
 
-Writing is atomic: the archive goes to a temporary file in the target's
-directory, is flushed and ``fsync``-ed, then renamed over the target with
-``os.replace``, so a crash leaves either the old file or the new one, never
-half a file.
+**Writing** is atomic: the archive goes to a temporary file named
+``.minigrad-<8 hex digits>.tmp`` in the target's directory (short, so any
+target name the file system allows works), is flushed and ``fsync``-ed, then
+renamed over the target with ``os.replace``, so a crash leaves either the old
+file or the new one, never half a file.  The temporary is removed on any
+error or interrupt; only a process killed outright (SIGKILL, power loss)
+leaves one behind, which can then be deleted.  A file being replaced keeps its
+permission bits; a new file gets the default ones (``0o666`` less the umask).
+A symbolic link is written through: the file it points to is replaced and the
+link stays.
+
+**Reading** trusts nothing in the file beyond what the model (and optimizer)
+lead it to expect, so its cost is bounded by the model whatever the file
+holds: the zip directory is read first and refused when larger than the
+model's members need, members the format does not know are refused, each
+member's declared size and ``.npy`` header (dtype, shape) are checked before
+its data is read, and reads are never larger than those sizes.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import secrets
-import zipfile
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,22 +53,33 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from minigrad import _array
+from minigrad._archive import Archive, ArchiveError
 from minigrad.module import Module
-from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.optimizer import Optimizer, StateValue
 
 FORMAT = "minigrad.params"
-VERSION = 1
+VERSION = 2  #: the newest format version, the one written for a model with buffers (1 for one without)
 
 _FORMAT_KEY = "minigrad.format"
 _VERSION_KEY = "minigrad.version"
 _META_KEY = "minigrad.meta"
+_FIXED = (_FORMAT_KEY, _VERSION_KEY, _META_KEY)
 _PARAM = "param:"
+_BUFFER = "buffer:"
 _OPTIM = "optim:"
+_OPTIM_KEY = re.compile(r"optim:(\d{1,9}):(.+)", re.DOTALL)
+
+#: State arrays per parameter that a file may hold (an optimizer's ``_state_spec`` lists at most a few).
+MAX_STATE_ARRAYS = 16
+#: Characters of metadata allowed beyond the per-parameter share (optimizer class and hyper-parameters).
+_META_BASE_CHARS = 1 << 16
 
 PathLike = str | os.PathLike[str]
+Signature = list[tuple[str, tuple[int, ...], str]]
 
 
-def signature(model: Module) -> list[tuple[str, tuple[int, ...], str]]:
+def signature(model: Module) -> Signature:
     """The architecture signature: ``(name, shape, dtype)`` of each parameter, in order.
 
     Example:
@@ -58,14 +90,28 @@ def signature(model: Module) -> list[tuple[str, tuple[int, ...], str]]:
     return [(name, tuple(p.data.shape), str(p.data.dtype)) for name, p in model.named_parameters()]
 
 
+def _buffers(model: Module) -> list[tuple[str, NDArray[Any]]]:
+    """The model's buffers; each must be a writable NumPy array of real numbers or bools."""
+    buffers = list(model.named_buffers())
+    for name, b in buffers:
+        if not isinstance(b, np.ndarray) or b.dtype.kind not in "biuf" or not b.flags.writeable:
+            got = f"dtype {b.dtype}" if isinstance(b, np.ndarray) else type(b).__name__
+            raise TypeError(
+                f"buffer {name!r} must be a writable NumPy array of numbers or bools to save or load, got {got}"
+            )
+    return buffers
+
+
 def save(model: Module, path: PathLike, *, optimizer: Optimizer | None = None) -> Path:
-    """Write *model*'s parameters (and *optimizer*'s state) to the ``.npz`` file *path*, atomically.
+    """Write *model*'s parameters and buffers (and *optimizer*'s state) to the ``.npz`` file *path*, atomically.
 
     The path is used exactly as given (no ``.npz`` is appended).  An existing
-    file is replaced only once the new one is complete and on disk.
+    file is replaced only once the new one is complete and on disk, and keeps
+    its permission bits; through a symbolic link, the file it points to is
+    replaced.  The module docstring describes the file and the temporary.
 
     Args:
-        model: the module whose ``named_parameters`` are saved.
+        model: the module whose ``named_parameters`` and ``named_buffers`` are saved.
         path: the file to write.
         optimizer: also save its hyper-parameters and per-parameter state, so
             ``load(model, path, optimizer=...)`` can resume training exactly.
@@ -76,7 +122,9 @@ def save(model: Module, path: PathLike, *, optimizer: Optimizer | None = None) -
     Raises:
         ValueError: the optimizer's state cannot be stored without pickling
             (a value that is not an array, a number, a bool or None).
-        OSError: the file cannot be written (the target is left as it was).
+        TypeError: a buffer is not a NumPy array of numbers.
+        OSError: the file cannot be written (the target is left as it was);
+            the error names *path*.
 
     Example:
         >>> import os, tempfile, numpy as np, minigrad as mg
@@ -90,13 +138,18 @@ def save(model: Module, path: PathLike, *, optimizer: Optimizer | None = None) -
         >>> bool(np.array_equal(other.weight.data, model.weight.data))
         True
     """
+    buffers = _buffers(model)
     arrays: dict[str, NDArray[Any]] = {
         _FORMAT_KEY: np.array(FORMAT),
-        _VERSION_KEY: np.array(VERSION, dtype=np.int64),
+        _VERSION_KEY: np.array(2 if buffers else 1, dtype=np.int64),
     }
     meta: dict[str, Any] = {"parameters": [[n, list(s), d] for n, s, d in signature(model)]}
     for name, p in model.named_parameters():
         arrays[_PARAM + name] = p.data
+    if buffers:
+        meta["buffers"] = [[name, list(b.shape), str(b.dtype)] for name, b in buffers]
+        for name, b in buffers:
+            arrays[_BUFFER + name] = b
     if optimizer is not None:
         meta["optimizer"] = _optimizer_meta(optimizer, arrays)
     arrays[_META_KEY] = np.array(json.dumps(meta, allow_nan=True))
@@ -124,20 +177,43 @@ def _optimizer_meta(optimizer: Optimizer, arrays: dict[str, NDArray[Any]]) -> di
 
 
 def _write_atomically(target: Path, arrays: Mapping[str, NDArray[Any]]) -> None:
-    directory = target.parent
-    tmp = directory / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    """Write *arrays* as a ``.npz`` to a temporary file beside *target*'s file, then rename it over that file."""
     try:
-        with os.fdopen(fd, "wb") as f:
-            payload: dict[str, Any] = dict(arrays)  # every value a numeric or unicode array: nothing to pickle
-            np.savez(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_directory(directory)
+        final = Path(os.path.realpath(target))  # through symbolic links: the file they point to is replaced
+        if final.is_symlink():
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), os.fspath(target))
+        try:
+            mode: int | None = stat.S_IMODE(os.stat(final).st_mode)
+        except FileNotFoundError:
+            mode = None  # a new file: the mode os.open gives, 0o666 less the umask
+        fd, tmp, taken = -1, final.parent, 0
+        try:
+            while fd == -1:
+                tmp = final.parent / f".minigrad-{secrets.token_hex(4)}.tmp"
+                try:
+                    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                except FileExistsError:  # a name already taken (by another save, most likely): draw another
+                    taken += 1
+                    if taken == 100:
+                        raise
+            with os.fdopen(fd, "wb") as f:
+                if mode is not None and hasattr(os, "fchmod"):
+                    os.fchmod(f.fileno(), mode)
+                payload: dict[str, Any] = dict(arrays)  # every value a numeric or unicode array: nothing to pickle
+                np.savez(f, **payload)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, final)
+        except BaseException as exc:
+            if fd != -1 or not isinstance(exc, FileExistsError):  # (the name was taken: not ours to remove)
+                tmp.unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        # Name the user's path, not the temporary one or the resolved link.
+        if exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, os.fspath(target)) from None
+    _fsync_directory(final.parent)
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -155,21 +231,30 @@ def _fsync_directory(directory: Path) -> None:
 
 
 def load(model: Module, path: PathLike, *, optimizer: Optimizer | None = None) -> None:
-    """Load parameters saved by :func:`save` into *model* (and *optimizer*), all or nothing.
+    """Load what :func:`save` wrote into *model* (and *optimizer*), all or nothing.
 
     Everything is read and checked before anything is written: the file must
-    be a minigrad ``.npz`` of a version this minigrad reads, with exactly the
-    model's architecture signature (the same parameter names in the same
-    order, with the same shapes and dtypes) and finite values.  With
-    *optimizer*, the file must hold state for an optimizer of the same class
-    over as many parameters.  If any check fails the model and the optimizer
-    are left exactly as they were.
+    be a minigrad ``.npz`` of a version this minigrad reads (1 or 2), with
+    exactly the model's architecture signature (the same parameter and
+    buffer names in the same order, with the same shapes and dtypes) and
+    finite values.  With *optimizer*, the file must hold state for an
+    optimizer of the same class over as many parameters, and every
+    hyper-parameter and state value must pass the optimizer's own checks
+    (:meth:`~minigrad.Optimizer.load_state_dict`).  If any check fails the
+    model and the optimizer are left exactly as they were.  Optimizer state
+    in the file is ignored when *optimizer* is None.
+
+    The cost of a call is bounded by the model, not by the file: a file
+    holding more or larger members than the model needs is refused before
+    they are read (the module docstring says how).
 
     Raises:
         FileNotFoundError: *path* does not exist.
-        ValueError: a truncated, corrupt or foreign file, a newer format
-            version, a different architecture, NaN/inf values, or optimizer
-            state that is missing or does not fit; the message says which.
+        ValueError: a file that is not a valid minigrad file (truncated,
+            corrupt, crafted or foreign: the message says so and why), a newer
+            format version, a different architecture, NaN/inf values, or
+            optimizer state that is missing or does not fit.
+        TypeError: a buffer of the model is not a writable NumPy array.
 
     Example:
         >>> import os, tempfile, minigrad as mg
@@ -181,125 +266,269 @@ def load(model: Module, path: PathLike, *, optimizer: Optimizer | None = None) -
         ValueError: ... architecture ... 'weight': file (1, 2) float64, model (1, 3) float64
     """
     p = Path(path)
-    contents = _read(p)
-    meta = _check_header(p, contents)
-    _check_signature(p, model, meta, contents)
-    params = {name: contents[_PARAM + name] for name, _, _ in signature(model)}
-    optim_state = _optimizer_state(p, optimizer, meta, contents) if optimizer is not None else None
-    before = model.state_dict()
-    try:
-        model.load_state_dict(params)
-    except (KeyError, ValueError) as exc:
-        raise ValueError(f"{p}: {exc.args[0] if exc.args else exc}") from None
-    if optimizer is not None and optim_state is not None:
-        try:
-            optimizer.load_state_dict(optim_state)
-        except (KeyError, ValueError, TypeError) as exc:
-            model.load_state_dict(before)
-            raise ValueError(f"{p}: the optimizer state does not fit: {exc}") from None
-
-
-def _read(path: Path) -> dict[str, NDArray[Any]]:
-    """Every array in the archive, read fully (so truncation shows here, not later)."""
-    if not path.exists():
-        raise FileNotFoundError(f"no such file: {path}")
-    with open(path, "rb") as f:
+    params = list(model.named_parameters())
+    buffers = _buffers(model)
+    n_optim = len(optimizer.params) if optimizer is not None else len(params)
+    with open(p, "rb") as f:
         head = f.read(6)
     if head == b"\x93NUMPY":
-        raise ValueError(f"{path} is a single .npy array, not a minigrad .npz file")
+        raise ValueError(f"{p} is not a valid minigrad file: it is a single .npy array, not a .npz archive")
     if head[:4] != b"PK\x03\x04":
-        raise ValueError(f"{path} is not a minigrad file: it is not a .npz (zip) archive")
+        raise ValueError(f"{p} is not a valid minigrad file: it is not a .npz (zip) archive")
+    names = [_PARAM + n for n, _ in params] + [_BUFFER + n for n, _ in buffers]
+    optim_name_chars = len(f"{_OPTIM}{n_optim}:") + 255
     try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):  # pragma: no cover - the header was checked
-            raise ValueError("not a .npz archive")
-        with loaded as npz:
-            return {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not a readable minigrad file (truncated, corrupt or foreign): {exc}") from None
+        with Archive(
+            p,
+            max_entries=len(_FIXED) + len(names) + n_optim * MAX_STATE_ARRAYS,
+            directory_bytes=sum(_entry_bytes(len(n)) for n in [*_FIXED, *names])
+            + n_optim * MAX_STATE_ARRAYS * _entry_bytes(optim_name_chars),
+        ) as archive:
+            staged = _read(p, archive, model, params, buffers, optimizer)
+    except ArchiveError as exc:
+        raise ValueError(f"{p} is not a valid minigrad file: {exc}") from None
+    # Everything is checked: nothing below can fail.
+    for (_, param), value in zip(params, staged.params, strict=True):
+        _array.copy_into(param.data, value)
+    for (_, buffer), value in zip(buffers, staged.buffers, strict=True):
+        _array.copy_into(buffer, value)
+    if optimizer is not None and staged.optimizer is not None:
+        optimizer._set_checked(staged.optimizer)
 
 
-def _check_header(path: Path, contents: Mapping[str, NDArray[Any]]) -> dict[str, Any]:
-    marker = contents.get(_FORMAT_KEY)
-    if marker is None or marker.shape != () or marker.dtype.kind != "U" or str(marker) != FORMAT:
-        raise ValueError(f"{path} is not a minigrad parameter file (no {_FORMAT_KEY!r} = {FORMAT!r} entry)")
-    version = contents.get(_VERSION_KEY)
-    if version is None or version.shape != () or version.dtype.kind not in "iu":
-        raise ValueError(f"{path} has no valid format version")
-    if int(version) > VERSION:
+def _entry_bytes(name_chars: int) -> int:
+    """Central directory bytes for one member named with *name_chars* characters (UTF-8: up to 4 bytes each)."""
+    return 46 + 512 + 4 * (name_chars + len(".npy"))
+
+
+class _Staged:
+    """What :func:`load` will install once everything is checked."""
+
+    def __init__(
+        self,
+        params: list[NDArray[Any]],
+        buffers: list[NDArray[Any]],
+        optimizer: tuple[dict[str, Any], list[dict[str, StateValue]]] | None,
+    ) -> None:
+        self.params = params
+        self.buffers = buffers
+        self.optimizer = optimizer
+
+
+def _read(
+    path: Path,
+    archive: Archive,
+    model: Module,
+    params: list[tuple[str, Any]],
+    buffers: list[tuple[str, NDArray[Any]]],
+    optimizer: Optimizer | None,
+) -> _Staged:
+    """Check and read everything :func:`load` needs; raise ArchiveError for a damaged file."""
+    members = archive.members
+    meta_chars = _META_BASE_CHARS + sum(
+        12 * len(name) + 64 + 24 * a.ndim for name, a in [*((n, p.data) for n, p in params), *buffers]
+    )
+    if optimizer is not None:
+        meta_chars += 1024 * len(optimizer.params)
+    expected_bytes: dict[str, int] = {_FORMAT_KEY: 4 * 64, _VERSION_KEY: 8, _META_KEY: 4 * meta_chars}
+    expected_bytes.update({_PARAM + n: p.data.nbytes for n, p in params})
+    expected_bytes.update({_BUFFER + n: b.nbytes for n, b in buffers})
+    optim_members: dict[str, tuple[int, str]] = {}
+    # 1. The directory alone: known kinds of member, declared sizes within what the model needs.
+    for key in members:
+        if key.startswith(_OPTIM):
+            match = _OPTIM_KEY.fullmatch(key)
+            if match is None:
+                raise ArchiveError(f"member {key!r} is not a known kind of member (a stray optimizer array)")
+            index = int(match.group(1))
+            optim_members[key] = (index, match.group(2))
+            if optimizer is not None and index < len(optimizer.params):
+                archive.check_size(key, optimizer.params[index].data.size * 16)
+        elif key in expected_bytes:
+            archive.check_size(key, expected_bytes[key])
+        elif not key.startswith((_PARAM, _BUFFER)):
+            raise ArchiveError(f"member {key!r} is not a known kind of member")
+    for key in (_FORMAT_KEY, _VERSION_KEY):
+        if key not in members:
+            raise ArchiveError(f"it has no {key!r} member (not a minigrad parameter file)")
+    if _META_KEY not in members:
+        raise ArchiveError(f"damaged {_META_KEY!r} entry: missing")
+    # 2. The header members.
+    marker = archive.read_array(_FORMAT_KEY, 4 * 64, _scalar_of("US", _FORMAT_KEY))
+    if str(marker[()]) != FORMAT:
+        raise ArchiveError(f"its {_FORMAT_KEY!r} is not {FORMAT!r} (not a minigrad parameter file)")
+    version = int(archive.read_array(_VERSION_KEY, 8, _scalar_of("iu", "format version"))[()])
+    if version < 1:
+        raise ArchiveError(f"it has no valid format version ({version})")
+    if version > VERSION:
         raise ValueError(
-            f"{path} has format version {int(version)}; this minigrad reads up to version {VERSION} (upgrade minigrad)"
+            f"{path} has format version {version}; this minigrad reads up to version {VERSION} (upgrade minigrad)"
         )
-    raw = contents.get(_META_KEY)
+    raw_meta = archive.read_array(_META_KEY, expected_bytes[_META_KEY], _scalar_of("U", _META_KEY))
     try:
-        if raw is None or raw.shape != () or raw.dtype.kind != "U":
-            raise ValueError("missing")
-        meta = json.loads(str(raw))
-        if not isinstance(meta, dict) or not isinstance(meta.get("parameters"), list):
-            raise ValueError("no parameter list")
-    except ValueError as exc:
-        raise ValueError(f"{path} has a damaged {_META_KEY!r} entry: {exc}") from None
-    return meta
-
-
-def _check_signature(path: Path, model: Module, meta: Mapping[str, Any], contents: Mapping[str, NDArray[Any]]) -> None:
-    try:
-        saved = [(str(n), tuple(int(d) for d in s), str(t)) for n, s, t in meta["parameters"]]
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path} has a damaged architecture signature: {exc}") from None
-    own = signature(model)
-    if saved != own:
-        problems: list[str] = []
-        saved_by_name = {n: (s, t) for n, s, t in saved}
-        own_by_name = {n: (s, t) for n, s, t in own}
-        missing = [n for n in own_by_name if n not in saved_by_name]
-        unexpected = [n for n in saved_by_name if n not in own_by_name]
-        if missing:
-            problems.append(f"missing in the file: {missing}")
-        if unexpected:
-            problems.append(f"not in the model: {unexpected}")
-        for name, (shape, dtype) in own_by_name.items():
-            if name in saved_by_name and saved_by_name[name] != (shape, dtype):
-                fs, fd = saved_by_name[name]
-                problems.append(f"{name!r}: file {fs} {fd}, model {shape} {dtype}")
-        if not problems:
-            problems.append(f"the parameters are in a different order: file {[n for n, _, _ in saved]}")
+        meta = json.loads(str(raw_meta[()]))
+    except (ValueError, RecursionError) as exc:
+        raise ArchiveError(f"damaged {_META_KEY!r} entry: {type(exc).__name__}: {str(exc)[:200]}") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("parameters"), list):
+        raise ArchiveError(f"damaged {_META_KEY!r} entry: no parameter list")
+    # 3. The architecture, against the model.
+    saved_params = _parse_signature(meta["parameters"], "parameters")
+    saved_buffers = _parse_signature(meta.get("buffers", []), "buffers")
+    own_buffers = [(n, tuple(b.shape), str(b.dtype)) for n, b in buffers]
+    problems = _differences(saved_params, signature(model), "", "parameters")
+    problems += _differences(saved_buffers, own_buffers, "buffers ", "buffers")
+    if problems:
         raise ValueError(
             f"{path} holds a different architecture from the {type(model).__name__}: " + "; ".join(problems)
         )
-    for name, shape, dtype in own:
-        array = contents.get(_PARAM + name)
-        if array is None or array.shape != shape or str(array.dtype) != dtype:
-            got = "nothing" if array is None else f"{array.shape} {array.dtype}"
-            raise ValueError(f"{path} is damaged: parameter {name!r} should be {shape} {dtype}, the file holds {got}")
-    extra = [k for k in contents if k.startswith(_PARAM) and k[len(_PARAM) :] not in {n for n, _, _ in own}]
-    if extra:
-        raise ValueError(f"{path} is damaged: arrays {extra} are not in its signature")
+    for prefix, own in ((_PARAM, signature(model)), (_BUFFER, own_buffers)):
+        listed = {prefix + n for n, _, _ in own}
+        missing = sorted(k for k in listed if k not in members)
+        extra = sorted(k for k in members if k.startswith(prefix) and k not in listed)
+        if missing:
+            raise ArchiveError(f"damaged: no member for {missing}")
+        if extra:
+            raise ArchiveError(f"damaged: members {extra} are not in its signature")
+    # 4. The optimizer's metadata, then the arrays.
+    saved_optimizer = meta.get("optimizer")
+    scalars = saved_optimizer.get("scalars") if isinstance(saved_optimizer, dict) else None
+    n_saved = len(scalars) if isinstance(scalars, list) else 0
+    optimizer_state = None if optimizer is None else _optimizer_meta_state(path, optimizer, saved_optimizer)
+    stray = sorted(k for k, (i, _) in optim_members.items() if i >= n_saved)
+    if stray:
+        raise ArchiveError(f"damaged optimizer state: a stray optimizer array {stray[0]!r}")
+    param_values = [_read_exact(archive, _PARAM + n, p.data, "parameter") for n, p in params]
+    buffer_values = [_read_exact(archive, _BUFFER + n, b, "buffer") for n, b in buffers]
+    checked = None
+    if optimizer is not None and optimizer_state is not None:
+        checked = _read_optimizer(archive, optimizer, *optimizer_state, optim_members)
+    return _Staged(param_values, buffer_values, checked)
 
 
-def _optimizer_state(
-    path: Path, optimizer: Optimizer, meta: Mapping[str, Any], contents: Mapping[str, NDArray[Any]]
-) -> dict[str, Any]:
-    saved = meta.get("optimizer")
+def _scalar_of(kinds: str, what: str) -> Any:
+    """A header check for a one-element entry (the format marker, the version, the metadata)."""
+
+    def accept(dtype: np.dtype[Any], shape: tuple[int, ...]) -> None:
+        if shape != () or dtype.kind not in kinds:
+            raise ArchiveError(f"damaged {what!r} entry: {dtype} of shape {shape}")
+
+    return accept
+
+
+def _parse_signature(entries: Any, what: str) -> Signature:
+    """The ``[[name, shape, dtype], ...]`` list of the metadata, checked entry by entry."""
+    if not isinstance(entries, list):
+        raise ArchiveError(f"damaged architecture signature: {what} is {_short(entries)}, not a list")
+    parsed: Signature = []
+    for entry in entries:
+        if not (
+            isinstance(entry, list)
+            and len(entry) == 3
+            and isinstance(entry[0], str)
+            and isinstance(entry[1], list)
+            and all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < 2**63 for d in entry[1])
+            and isinstance(entry[2], str)
+        ):
+            raise ArchiveError(f"damaged architecture signature: {what} entry {_short(entry)}")
+        parsed.append((entry[0], tuple(entry[1]), entry[2]))
+    return parsed
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _differences(saved: Signature, own: Signature, label: str, what: str) -> list[str]:
+    """How the signature in the file differs from the model's, in words ([] when equal)."""
+    if saved == own:
+        return []
+    problems: list[str] = []
+    saved_by_name = {n: (s, t) for n, s, t in saved}
+    own_by_name = {n: (s, t) for n, s, t in own}
+    missing = [n for n in own_by_name if n not in saved_by_name]
+    unexpected = [n for n in saved_by_name if n not in own_by_name]
+    if missing:
+        problems.append(f"{label}missing in the file: {missing}")
+    if unexpected:
+        problems.append(f"{label}not in the model: {unexpected}")
+    for name, (shape, dtype) in own_by_name.items():
+        if name in saved_by_name and saved_by_name[name] != (shape, dtype):
+            fs, fd = saved_by_name[name]
+            problems.append(f"{name!r}: file {fs} {fd}, model {shape} {dtype}")
+    if not problems:
+        problems.append(f"the {what} are in a different order: file {[n for n, _, _ in saved]}")
+    return problems
+
+
+def _same_dtype(a: np.dtype[Any], b: np.dtype[Any]) -> bool:
+    """Equal dtypes up to byte order (a file written on a big-endian machine reads the same)."""
+    return a.newbyteorder("=") == b.newbyteorder("=")
+
+
+def _read_exact(archive: Archive, key: str, like: NDArray[Any], what: str) -> NDArray[Any]:
+    """Member *key*, which must have *like*'s shape and dtype and finite values."""
+    name = key.partition(":")[2]
+
+    def accept(dtype: np.dtype[Any], shape: tuple[int, ...]) -> None:
+        if shape != like.shape or not _same_dtype(dtype, like.dtype):
+            raise ArchiveError(
+                f"damaged: {what} {name!r} should be {like.shape} {like.dtype}, the file holds {shape} {dtype}"
+            )
+
+    value = archive.read_array(key, like.nbytes, accept)
+    if value.dtype.kind == "f" and not _array.all_finite([value]):
+        raise ArchiveError(f"{what} {name!r} contains NaN or infinity")
+    return value
+
+
+def _optimizer_meta_state(path: Path, optimizer: Optimizer, saved: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The hyper-parameters and the scalar state of the optimizer's metadata, after a first look."""
+    name = type(optimizer).__name__
     if not isinstance(saved, dict):
         raise ValueError(f"{path} holds no optimizer state (save it with save(model, path, optimizer=...))")
-    if saved.get("class") != type(optimizer).__name__:
-        raise ValueError(f"{path} holds the state of a {saved.get('class')}, not of a {type(optimizer).__name__}")
+    saved_class = saved.get("class")
+    if saved_class != name:
+        saved_name = saved_class if isinstance(saved_class, str) and len(saved_class) <= 80 else _short(saved_class)
+        raise ValueError(f"{path} holds the state of a {saved_name}, not of a {name}")
+    hyper, scalars = saved.get("hyperparameters"), saved.get("scalars")
+    if not isinstance(hyper, dict) or not isinstance(scalars, list) or not all(isinstance(s, dict) for s in scalars):
+        raise ArchiveError("damaged optimizer state: no hyper-parameter dict and list of per-parameter dicts")
+    if len(scalars) != len(optimizer.params):
+        raise ArchiveError(
+            f"damaged optimizer state: state for {len(scalars)} parameters, the optimizer has {len(optimizer.params)}"
+        )
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in hyper.items()}, [dict(s) for s in scalars]
+
+
+def _read_optimizer(
+    archive: Archive,
+    optimizer: Optimizer,
+    hyper: dict[str, Any],
+    states: list[dict[str, Any]],
+    optim_members: Mapping[str, tuple[int, str]],
+) -> tuple[dict[str, Any], list[dict[str, StateValue]]]:
+    """The optimizer's state arrays added to *states*, all checked by the optimizer (nothing is changed)."""
+    name = type(optimizer).__name__
+    array_keys = {k for k, kind in optimizer._state_spec.items() if kind == "array"}
+    for key, (index, state_key) in sorted(optim_members.items()):
+        if state_key not in array_keys:
+            raise ArchiveError(
+                f"damaged optimizer state: a stray optimizer array {key!r} ({name} keeps no array {state_key!r})"
+            )
+        if state_key in states[index]:
+            raise ArchiveError(f"damaged optimizer state: {key!r} is both a number and an array")
+        like = optimizer.params[index].data
+
+        def accept(dtype: np.dtype[Any], shape: tuple[int, ...], key: str = key, like: NDArray[Any] = like) -> None:
+            if shape != like.shape or dtype.kind != "f":
+                raise ArchiveError(
+                    f"damaged optimizer state: {key!r} should be a float array of shape {like.shape}, "
+                    f"the file holds {shape} {dtype}"
+                )
+
+        states[index][state_key] = archive.read_array(key, like.size * 16, accept)
     try:
-        hyper = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(saved["hyperparameters"]).items()}
-        scalars = list(saved["scalars"])
-        if len(scalars) != len(optimizer.params):
-            raise ValueError(f"state for {len(scalars)} parameters, the optimizer has {len(optimizer.params)}")
-        states: list[dict[str, Any]] = [dict(s) for s in scalars]
+        return optimizer._check_state_dict({"hyperparameters": hyper, "state": states})
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path} has damaged optimizer state: {exc}") from None
-    for key, value in contents.items():
-        if not key.startswith(_OPTIM):
-            continue
-        index, _, name = key[len(_OPTIM) :].partition(":")
-        if not index.isdigit() or int(index) >= len(states) or not name:
-            raise ValueError(f"{path} has a stray optimizer array {key!r}")
-        if value.dtype.kind not in "fiu" or not np.isfinite(value).all():
-            raise ValueError(f"{path}: optimizer state {key!r} is not finite numbers")
-        states[int(index)][name] = value
-    return {"hyperparameters": hyper, "state": states}
+        raise ArchiveError(f"damaged optimizer state: {exc.args[0] if exc.args else exc}") from None

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import pickle
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -180,7 +181,7 @@ def rewrite(path: Path, change: Any) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda f: f.update({"minigrad.version": np.array(2)}), "version 2"),
+        (lambda f: f.update({"minigrad.version": np.array(3)}), "version 3"),
         (lambda f: f.pop("minigrad.version"), "version"),
         (lambda f: f.update({"minigrad.format": np.array("other")}), "not a minigrad parameter file"),
         (lambda f: f.update({"minigrad.meta": np.array("{not json")}), "damaged"),
@@ -332,3 +333,162 @@ def test_damaged_optimizer_state_is_named(tmp_path: Path, change: Any, message: 
     info: Any = unchanged_after(target, lambda: mg.load(target, path, optimizer=adam))
     assert info.match(message)
     assert adam.state == [{} for _ in adam.params]
+
+
+# -- buffers ---------------------------------------------------------------------------------------
+
+
+class RunningMean(mg.Module):
+    """Scales its input and keeps, untrained, the mean of every input it saw (buffers beside a parameter)."""
+
+    _buffer_names = ("running_mean", "count", "unused")
+
+    def __init__(self, n: int) -> None:
+        self.scale = mg.Parameter(np.ones(n))
+        self.running_mean = np.zeros(n)
+        self.count = np.zeros((), dtype=np.int64)
+        self.unused: Array | None = None  # a buffer slot holding nothing: not saved
+
+    def forward(self, x: Any) -> Array:
+        self.x = np.asarray(x, dtype=float)
+        self.count += 1
+        self.running_mean += (self.x.mean(axis=0) - self.running_mean) / self.count
+        return self.x * self.scale.data
+
+    def backward(self, grad_output: Array, *, need_input_grad: bool = True) -> Array | None:
+        self.scale.grad += (grad_output * self.x).sum(axis=0)
+        return grad_output * self.scale.data if need_input_grad else None
+
+
+def with_buffers(seed: int = 0) -> mg.Sequential:
+    return mg.Sequential(mg.Linear(3, 2, rng=seed), RunningMean(2))
+
+
+def trained_with_buffers() -> tuple[mg.Sequential, mg.Optimizer]:
+    model = with_buffers()
+    opt = Adam(model.parameters(), lr=0.01)
+    train_buffers(model, opt)
+    return model, opt
+
+
+def train_buffers(model: mg.Module, opt: mg.Optimizer) -> None:
+    rng = np.random.default_rng(0)
+    mg.fit(model, rng.normal(size=(10, 3)), rng.normal(size=(10, 2)), loss=mg.MSELoss(), optimizer=opt, epochs=3)
+
+
+def buffers_of(model: mg.Module) -> dict[str, Any]:
+    return {name: np.array(b) for name, b in model.named_buffers()}
+
+
+def test_buffers_are_saved_beside_the_parameters_and_restored_in_place(tmp_path: Path) -> None:
+    model, opt = trained_with_buffers()
+    assert int(model[1].count) == 3  # type: ignore[attr-defined]
+    mg.save(model, tmp_path / "b.npz", optimizer=opt)
+    with np.load(tmp_path / "b.npz", allow_pickle=False) as npz:
+        files = {k: npz[k] for k in npz.files}
+    assert int(files["minigrad.version"]) == 2
+    assert json.loads(str(files["minigrad.meta"]))["buffers"] == [
+        ["1.running_mean", [2], "float64"],
+        ["1.count", [], "int64"],
+    ]
+    np.testing.assert_array_equal(files["buffer:1.running_mean"], model[1].running_mean)  # type: ignore[attr-defined]
+
+    other = with_buffers(5)
+    opt2 = Adam(other.parameters())
+    arrays_before = [b for _, b in other.named_buffers()]
+    mg.load(other, tmp_path / "b.npz", optimizer=opt2)
+    assert_same(model, other)
+    for (name, b), (_, expected) in zip(other.named_buffers(), model.named_buffers(), strict=True):
+        np.testing.assert_array_equal(b, expected, err_msg=name)
+        assert b.dtype == expected.dtype
+    assert all(a is b for a, (_, b) in zip(arrays_before, other.named_buffers(), strict=True))  # in place
+    # and training resumes exactly, buffers included
+    train_buffers(model, opt)
+    train_buffers(other, opt2)
+    assert_same(model, other)
+    assert int(other[1].count) == 6  # type: ignore[attr-defined]
+
+
+def test_a_model_without_buffers_still_writes_version_1(tmp_path: Path) -> None:
+    mg.save(mlp(), tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as npz:
+        assert int(npz["minigrad.version"]) == 1
+        assert "buffers" not in json.loads(str(npz["minigrad.meta"]))
+
+
+def test_a_reader_of_version_1_refuses_a_file_with_buffers(tmp_path: Path, monkeypatch: Any) -> None:
+    model, _ = trained_with_buffers()
+    mg.save(model, tmp_path / "b.npz")
+    monkeypatch.setattr(serialization, "VERSION", 1)
+    other = with_buffers(5)
+    info: Any = unchanged_after(other, lambda: mg.load(other, tmp_path / "b.npz"))
+    assert info.match("format version 2; this minigrad reads up to version 1")
+
+
+def buffer_state(model: mg.Module) -> dict[str, Any]:
+    return {**model.state_dict(), **{f"buffer {k}": v for k, v in buffers_of(model).items()}}
+
+
+def refused_with_buffers(model: mg.Module, path: Path, optimizer: mg.Optimizer | None = None) -> str:
+    before = buffer_state(model)
+    with pytest.raises(ValueError) as info:
+        mg.load(model, path, optimizer=optimizer)
+    after = buffer_state(model)
+    assert before.keys() == after.keys()
+    for k in before:
+        np.testing.assert_array_equal(after[k], before[k], err_msg=k)
+    return str(info.value)
+
+
+def test_buffers_are_part_of_the_architecture(tmp_path: Path) -> None:
+    model, _ = trained_with_buffers()
+    mg.save(model, tmp_path / "b.npz")
+    mg.save(mg.Sequential(mg.Linear(3, 2, rng=0), mg.Linear(2, 2, rng=1)), tmp_path / "plain.npz")
+
+    plain = mg.Sequential(mg.Linear(3, 2, rng=0), mg.Linear(2, 2, rng=1))
+    assert "buffers not in the model: ['1.running_mean', '1.count']" in refused_with_buffers(plain, tmp_path / "b.npz")
+
+    other = with_buffers(3)
+    message = refused_with_buffers(other, tmp_path / "plain.npz")  # a version 1 file has no buffers
+    assert "buffers missing in the file: ['1.running_mean', '1.count']" in message
+
+    wider = mg.Sequential(mg.Linear(3, 2, rng=0), RunningMean(2))
+    wider[1].running_mean = np.zeros(3)  # type: ignore[attr-defined]
+    assert "'1.running_mean': file (2,) float64, model (3,) float64" in refused_with_buffers(wider, tmp_path / "b.npz")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda f: f.update({"buffer:1.running_mean": np.array([0.0, np.inf])}),
+            "buffer '1.running_mean' contains NaN",
+        ),
+        (lambda f: f.pop("buffer:1.count"), r"no member for \['buffer:1.count'\]"),
+        (lambda f: f.update({"buffer:1.extra": np.zeros(2)}), "not in its signature"),
+        (lambda f: f.update({"buffer:1.count": np.array(3.0)}), r"buffer '1.count' should be \(\) int64"),
+    ],
+)
+def test_damaged_buffers_are_refused_and_nothing_changes(tmp_path: Path, change: Any, message: str) -> None:
+    model, opt = trained_with_buffers()
+    mg.save(model, tmp_path / "b.npz", optimizer=opt)
+    rewrite(tmp_path / "b.npz", change)
+    other = with_buffers(4)
+    text = refused_with_buffers(other, tmp_path / "b.npz", Adam(other.parameters()))
+    assert "not a valid minigrad file" in text and re.search(message, text)
+
+
+def test_bad_optimizer_state_leaves_the_buffers_untouched(tmp_path: Path) -> None:
+    model, opt = trained_with_buffers()
+    mg.save(model, tmp_path / "b.npz", optimizer=opt)
+    rewrite(tmp_path / "b.npz", lambda f: f.update({"optim:2:exp_avg_sq": -np.ones(2)}))
+    other = with_buffers(4)
+    assert "exp_avg_sq" in refused_with_buffers(other, tmp_path / "b.npz", Adam(other.parameters()))
+
+
+def test_a_buffer_that_is_not_an_array_cannot_be_saved(tmp_path: Path) -> None:
+    model = with_buffers()
+    model[1].count = 3  # type: ignore[attr-defined]
+    with pytest.raises(TypeError, match=r"buffer '1\.count' must be a writable NumPy array"):
+        mg.save(model, tmp_path / "b.npz")
+    assert not list(tmp_path.iterdir())
