@@ -107,6 +107,10 @@ def test_state_dict_resumes_exactly_and_does_not_touch_the_optimizer() -> None:
         ({"gamma": -1.0}, ValueError),
         ({"step_size": 0}, ValueError),
         ({"last_epoch": -2}, ValueError),
+        ({"last_epoch": 10**400}, ValueError),  # (it overflowed in the next step's gamma ** epochs)
+        ({"last_epoch": 1.0}, ValueError),
+        ({"base_lr": 10**400}, ValueError),
+        ({"gamma": 10**400}, ValueError),
         ({"last_lr": float("nan")}, ValueError),
         ({"extra": 1}, KeyError),
     ],

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.optim.optimizer import Optimizer, _check_number
+from minigrad.optim.optimizer import MAX_COUNT, Optimizer, _check_number, _describe
 
 __all__ = ["ExponentialLR", "LRScheduler", "StepLR"]
 
@@ -101,8 +101,12 @@ class LRScheduler:
         if set(state_dict) != expected:
             raise KeyError(f"{type(self).__name__} state_dict needs keys {sorted(expected)}, got {sorted(state_dict)}")
         last_epoch = state_dict["last_epoch"]
-        if isinstance(last_epoch, bool) or not isinstance(last_epoch, (int, np.integer)) or last_epoch < 0:
-            raise ValueError(f"last_epoch must be an integer >= 0, got {last_epoch!r}")
+        if (
+            isinstance(last_epoch, bool)
+            or not isinstance(last_epoch, (int, np.integer))
+            or not 0 <= last_epoch <= MAX_COUNT
+        ):
+            raise ValueError(f"last_epoch must be an integer in [0, 2**63), got {_describe(last_epoch)}")
         for key in ("base_lr", "last_lr"):
             _check_number(key, state_dict[key], minimum=0.0)
         # Validate the hyper-parameters by building a throw-away scheduler (it only reads optimizer.lr).
