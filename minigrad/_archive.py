@@ -36,6 +36,9 @@ from numpy.typing import NDArray
 #: it and the zip64 locator and record (20 + 56 bytes), as :mod:`zipfile` reads them.
 TAIL_BYTES = 22 + (1 << 16) + 22 + 20 + 56
 
+#: Bytes read at a time into an array (NumPy's own buffer size for reading from a zip).
+READ_CHUNK = 1 << 18
+
 #: The largest ``.npy`` header accepted (NumPy's own default limit).
 NPY_HEADER_MAX = 10_000
 
@@ -177,8 +180,8 @@ class Archive:
         """Read member *key*: its ``.npy`` header, shown to *accept*, then its data.
 
         *accept(dtype, shape)* raises :class:`ArchiveError` for a header the
-        caller does not expect; the data is read only after it returns.  The
-        array returned is read-only, a view of the bytes read.
+        caller does not expect; the data is read only after it returns, into
+        a new array, in chunks of :data:`READ_CHUNK` bytes.
         """
         self.check_size(key, max_data_bytes)
         info = self.members[key]
@@ -200,9 +203,15 @@ class Archive:
                     raise ArchiveError(
                         f"member {key!r} holds {info.file_size} bytes, its .npy header says {fp.tell()} + {nbytes}"
                     )
-                data = fp.read(nbytes)
-                if len(data) != nbytes or fp.read(1):  # (reading to the end also checks the CRC)
-                    raise ArchiveError(f"member {key!r} is truncated")
+                array = np.empty(math.prod(shape), dtype=dtype)
+                flat = array.view(np.uint8)
+                for start in range(0, nbytes, READ_CHUNK):  # chunks that stay in cache, as np.load reads
+                    chunk = fp.read(min(READ_CHUNK, nbytes - start))
+                    if not chunk:
+                        raise ArchiveError(f"member {key!r} is truncated")
+                    flat[start : start + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+                if fp.read(1):  # (reading to the end also checks the CRC)
+                    raise ArchiveError(f"member {key!r} holds more than its header says")
         except ArchiveError:
             raise
         except _MALFORMED as exc:
@@ -211,7 +220,6 @@ class Archive:
             if exc.errno not in (None, errno.EINVAL):
                 raise  # a real input/output error, not the file's contents
             raise ArchiveError(_reason(exc, f"member {key!r} is unreadable")) from None
-        array = np.frombuffer(data, dtype=dtype) if nbytes else np.empty(0, dtype=dtype)
         return array.reshape(shape, order="F" if fortran else "C")
 
 

@@ -477,7 +477,7 @@ def _read_exact(archive: Archive, key: str, like: NDArray[Any], what: str) -> ND
             )
 
     value = archive.read_array(key, like.nbytes, accept)
-    if value.dtype.kind == "f" and not _array.all_finite([value]):
+    if value.dtype.kind == "f" and not _array.is_finite(value):
         raise ArchiveError(f"{what} {name!r} contains NaN or infinity")
     return value
 

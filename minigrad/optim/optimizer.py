@@ -263,8 +263,8 @@ def _checked_array(what: str, value: object, like: NDArray[Any]) -> NDArray[Any]
         raise ValueError(f"{what} has shape {value.shape}, expected {like.shape}")
     with np.errstate(over="ignore", invalid="ignore"):  # a value beyond the dtype's range becomes inf: refused below
         array = value.astype(like.dtype)  # a copy: the optimizer's own
-    if not _array.all_finite([array]):
-        if _array.all_finite([value]):
+    if not _array.is_finite(array):
+        if _array.is_finite(value):
             raise ValueError(f"{what} holds values beyond the range of the parameter's dtype {like.dtype}")
         raise ValueError(f"{what} is not finite: it contains NaN or infinity")
     return array
