@@ -492,3 +492,22 @@ def test_a_buffer_that_is_not_an_array_cannot_be_saved(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match=r"buffer '1\.count' must be a writable NumPy array"):
         mg.save(model, tmp_path / "b.npz")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_file_written_before_buffers_existed_still_loads_and_resumes_exactly() -> None:
+    """tests/data/version1_mlp_adam.npz: written by the save of format version 1 alone, after 3 epochs of Adam."""
+
+    def net() -> mg.Sequential:
+        return mg.Sequential(mg.Linear(2, 3, rng=0), mg.Tanh(), mg.Linear(3, 1, rng=1))
+
+    def fit(model: mg.Module, opt: mg.Optimizer, epochs: int) -> None:
+        mg.fit(model, np.arange(8.0).reshape(4, 2), np.ones((4, 1)), loss=mg.MSELoss(), optimizer=opt, epochs=epochs)
+
+    straight = net()
+    fit(straight, Adam(straight.parameters(), lr=0.01), 5)
+    resumed = net()
+    opt = Adam(resumed.parameters(), lr=0.5)
+    mg.load(resumed, Path(__file__).parent / "data" / "version1_mlp_adam.npz", optimizer=opt)
+    assert opt.lr == 0.01 and opt.state[0]["step"] == 3
+    fit(resumed, opt, 2)
+    assert_same(straight, resumed)
