@@ -241,8 +241,10 @@ def load(model: Module, path: PathLike, *, optimizer: Optimizer | None = None) -
     optimizer of the same class over as many parameters, and every
     hyper-parameter and state value must pass the optimizer's own checks
     (:meth:`~minigrad.Optimizer.load_state_dict`).  If any check fails the
-    model and the optimizer are left exactly as they were.  Optimizer state
-    in the file is ignored when *optimizer* is None.
+    model and the optimizer are left exactly as they were; an interrupt
+    (Ctrl-C) while the checked values are being installed undoes them, at
+    the cost of a copy of the parameters and buffers during the call.
+    Optimizer state in the file is ignored when *optimizer* is None.
 
     The cost of a call is bounded by the model, not by the file: a file
     holding more or larger members than the model needs is refused before
@@ -287,13 +289,23 @@ def load(model: Module, path: PathLike, *, optimizer: Optimizer | None = None) -
             staged = _read(p, archive, model, params, buffers, optimizer)
     except ArchiveError as exc:
         raise ValueError(f"{p} is not a valid minigrad file: {exc}") from None
-    # Everything is checked: nothing below can fail.
-    for (_, param), value in zip(params, staged.params, strict=True):
-        _array.copy_into(param.data, value)
-    for (_, buffer), value in zip(buffers, staged.buffers, strict=True):
-        _array.copy_into(buffer, value)
-    if optimizer is not None and staged.optimizer is not None:
-        optimizer._set_checked(staged.optimizer)
+    # Everything is checked: only an interrupt (Ctrl-C) can stop what follows, and then it is undone.
+    targets = [param.data for _, param in params] + [buffer for _, buffer in buffers]
+    backup = [_array.copy(target) for target in targets]
+    optimizer_backup = None
+    if optimizer is not None:
+        optimizer_backup = ({k: getattr(optimizer, k) for k in optimizer._hyperparameters}, optimizer.state)
+    try:
+        for target, value in zip(targets, staged.params + staged.buffers, strict=True):
+            _array.copy_into(target, value)
+        if optimizer is not None and staged.optimizer is not None:
+            optimizer._set_checked(staged.optimizer)
+    except BaseException:
+        for target, old in zip(targets, backup, strict=True):
+            np.copyto(target, old)
+        if optimizer is not None and optimizer_backup is not None:
+            optimizer._set_checked(optimizer_backup)
+        raise
 
 
 def _entry_bytes(name_chars: int) -> int:

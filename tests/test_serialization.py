@@ -16,6 +16,7 @@ import pytest
 from numpy.typing import NDArray
 
 import minigrad as mg
+from minigrad import _array as mg_array
 from minigrad import serialization
 from minigrad.optim import Adam
 
@@ -511,3 +512,41 @@ def test_a_file_written_before_buffers_existed_still_loads_and_resumes_exactly()
     assert opt.lr == 0.01 and opt.state[0]["step"] == 3
     fit(resumed, opt, 2)
     assert_same(straight, resumed)
+
+
+@pytest.mark.parametrize("where", ["between two parameters", "between the buffers", "in the optimizer"])
+def test_an_interrupt_while_load_installs_the_values_undoes_them(tmp_path: Path, monkeypatch: Any, where: str) -> None:
+    model, opt = trained_with_buffers()
+    mg.save(model, tmp_path / "b.npz", optimizer=opt)
+    target = with_buffers(4)
+    target_opt = Adam(target.parameters(), lr=0.5)
+    train_buffers(target, target_opt)
+    before, opt_before = buffer_state(target), target_opt.state_dict()
+    calls = {"n": 0}
+    real_copy_into, real_set = mg_array.copy_into, mg.Optimizer._set_checked
+    fail_at = {"between two parameters": 2, "between the buffers": 5}.get(where)  # 3 parameters, then 2 buffers
+
+    def copy_into(dst: Any, src: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == fail_at:
+            raise KeyboardInterrupt
+        real_copy_into(dst, src)
+
+    def set_checked(self: Any, checked: Any) -> None:
+        self.lr = 123.0  # half set
+        monkeypatch.setattr(mg.Optimizer, "_set_checked", real_set)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mg_array, "copy_into", copy_into)
+    if where == "in the optimizer":
+        monkeypatch.setattr(mg.Optimizer, "_set_checked", set_checked)
+    with pytest.raises(KeyboardInterrupt):
+        mg.load(target, tmp_path / "b.npz", optimizer=target_opt)
+    monkeypatch.undo()
+    after = buffer_state(target)
+    for k in before:
+        np.testing.assert_array_equal(after[k], before[k], err_msg=k)
+    assert target_opt.lr == 0.5
+    for s_after, s_before in zip(target_opt.state_dict()["state"], opt_before["state"], strict=True):
+        for k in s_before:
+            np.testing.assert_array_equal(s_after[k], s_before[k])
