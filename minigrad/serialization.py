@@ -294,7 +294,8 @@ def load(model: Module, path: PathLike, *, optimizer: Optimizer | None = None) -
     backup = [_array.copy(target) for target in targets]
     optimizer_backup = None
     if optimizer is not None:
-        optimizer_backup = ({k: getattr(optimizer, k) for k in optimizer._hyperparameters}, optimizer.state)
+        hyper = {k: getattr(optimizer, k) for k in optimizer._hyperparameters}
+        optimizer_backup = (optimizer, (hyper, optimizer.state))
     try:
         for target, value in zip(targets, staged.params + staged.buffers, strict=True):
             _array.copy_into(target, value)
@@ -303,8 +304,8 @@ def load(model: Module, path: PathLike, *, optimizer: Optimizer | None = None) -
     except BaseException:
         for target, old in zip(targets, backup, strict=True):
             np.copyto(target, old)
-        if optimizer is not None and optimizer_backup is not None:
-            optimizer._set_checked(optimizer_backup)
+        if optimizer_backup is not None:
+            optimizer_backup[0]._set_checked(optimizer_backup[1])
         raise
 
 
