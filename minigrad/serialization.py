@@ -253,9 +253,10 @@ def load(model: Module, path: PathLike, *, optimizer: Optimizer | None = None) -
     Raises:
         FileNotFoundError: *path* does not exist.
         ValueError: a file that is not a valid minigrad file (truncated,
-            corrupt, crafted or foreign: the message says so and why), a newer
-            format version, a different architecture, NaN/inf values, or
-            optimizer state that is missing or does not fit.
+            corrupt, crafted or foreign; a directory, a FIFO, a device: the
+            message says so and why), a newer format version, a different
+            architecture, NaN/inf values, or optimizer state that is missing
+            or does not fit.
         TypeError: a buffer of the model is not a writable NumPy array.
 
     Example:
@@ -271,6 +272,8 @@ def load(model: Module, path: PathLike, *, optimizer: Optimizer | None = None) -
     params = list(model.named_parameters())
     buffers = _buffers(model)
     n_optim = len(optimizer.params) if optimizer is not None else len(params)
+    if not stat.S_ISREG(os.stat(p).st_mode):  # (a FIFO or a device would block or never end)
+        raise ValueError(f"{p} is not a valid minigrad file: it is not a regular file")
     with open(p, "rb") as f:
         head = f.read(6)
     if head == b"\x93NUMPY":

@@ -12,6 +12,7 @@ import builtins
 import contextlib
 import io
 import json
+import os
 import struct
 import tracemalloc
 import zipfile
@@ -514,3 +515,11 @@ def test_float32_state_in_the_file_is_cast_to_the_parameter_dtype(tmp_path: Path
     exp_avg = opt.state[0]["exp_avg"]
     assert isinstance(exp_avg, np.ndarray) and exp_avg.dtype == np.float64 and exp_avg.flags.writeable
     np.testing.assert_array_equal(exp_avg, [[0.5, 0.25]])
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_fifo_or_a_directory_is_refused_without_reading(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.npz")  # opening it to read would wait for a writer forever
+    assert "not a regular file" in refused(tmp_path / "pipe.npz")
+    (tmp_path / "dir.npz").mkdir()
+    assert "not a regular file" in refused(tmp_path / "dir.npz")
