@@ -121,7 +121,9 @@ def save(model: Module, path: PathLike, *, optimizer: Optimizer | None = None) -
 
     Raises:
         ValueError: the optimizer's state cannot be stored without pickling
-            (a value that is not an array, a number, a bool or None).
+            (a value that is not an array, a number, a bool or None), or
+            *path* exists and is neither a regular file nor a directory (a
+            FIFO, a device such as ``/dev/null``: never replaced).
         TypeError: a buffer is not a NumPy array of numbers.
         OSError: the file cannot be written (the target is left as it was);
             the error names *path*.
@@ -183,9 +185,15 @@ def _write_atomically(target: Path, arrays: Mapping[str, NDArray[Any]]) -> None:
         if final.is_symlink():
             raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), os.fspath(target))
         try:
-            mode: int | None = stat.S_IMODE(os.stat(final).st_mode)
+            st_mode = os.stat(final).st_mode
         except FileNotFoundError:
             mode = None  # a new file: the mode os.open gives, 0o666 less the umask
+        else:
+            if stat.S_ISDIR(st_mode):
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(target))
+            if not stat.S_ISREG(st_mode):  # a FIFO or a device (/dev/null): never replaced by a file
+                raise ValueError(f"cannot save to {target}: it exists and is not a regular file")
+            mode = stat.S_IMODE(st_mode)
         fd, tmp, taken = -1, final.parent, 0
         try:
             while fd == -1:

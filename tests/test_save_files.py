@@ -195,3 +195,21 @@ def test_after_a_hundred_taken_names_save_gives_up_and_removes_nothing(tmp_path:
         mg.save(model(), tmp_path / "m.npz")
     assert info.value.filename == str(tmp_path / "m.npz")
     assert theirs.read_bytes() == b"someone else's"
+
+
+@posix_only
+def test_a_fifo_is_never_replaced_by_a_file(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(ValueError, match="is not a regular file"):
+        mg.save(model(), tmp_path / "pipe")
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "pipe").st_mode)
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
+    # (A device takes the same path: no test points save at one, lest a regression replace it.)
+
+
+def test_a_directory_is_an_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "d.npz").mkdir()
+    with pytest.raises(IsADirectoryError) as info:
+        mg.save(model(), tmp_path / "d.npz")
+    assert info.value.filename == str(tmp_path / "d.npz")
+    assert [p.name for p in tmp_path.iterdir()] == ["d.npz"]
