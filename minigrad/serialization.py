@@ -28,7 +28,9 @@ error or interrupt; only a process killed outright (SIGKILL, power loss)
 leaves one behind, which can then be deleted.  A file being replaced keeps its
 permission bits; a new file gets the default ones (``0o666`` less the umask).
 A symbolic link is written through: the file it points to is replaced and the
-link stays.
+link stays.  A FIFO or a device is never replaced (ValueError).  As with every
+write-and-rename, the directory must be writable, other hard links to the old
+file keep the old contents, and the new file belongs to the user who saves.
 
 **Reading** trusts nothing in the file beyond what the model (and optimizer)
 lead it to expect, so its cost is bounded by the model whatever the file
