@@ -46,6 +46,10 @@ class Callback:
     A plain function ``f(epoch, logs)`` can stand in for a callback that
     only needs ``on_epoch_end``.
 
+    A callback that reads one key of ``logs`` names it in ``monitor`` (None:
+    no such key); fit raises ValueError before the first update when its
+    logs will not hold that key, naming those they will hold.
+
     Example:
         A callback that records the loss and stops once it has halved:
 
@@ -64,6 +68,9 @@ class Callback:
         >>> h.stop_reason, h.epochs, [round(v, 4) for v in cb.losses]   # loss 0.64**t at epoch t + 1
         ('callback', 3, [1.0, 0.64, 0.4096])
     """
+
+    #: The key of ``logs`` this callback reads, checked by fit before training; None for none.
+    monitor: str | None = None
 
     def on_train_begin(self, model: Module) -> None:
         """Called once before training starts."""
@@ -130,14 +137,17 @@ class EarlyStopping(Callback):
     of the parameters (``model.state_dict()``) is kept.  Otherwise ``wait``
     (consecutive epochs without improvement) grows by one, and when it
     reaches ``patience`` the callback asks fit to stop and, with ``restore_best_weights``, loads the kept parameters
-    back into the model, so it ends as it was after ``best_epoch``.  When
-    training ends for another reason (all epochs ran, ``tol``) the
-    parameters are left as the last epoch made them.
+    back into the model, so it ends as it was after ``best_epoch``: all of
+    them or, if an exception such as KeyboardInterrupt cuts the load short,
+    none.  The optimizer's state (momentum, moment estimates) stays that of
+    the last step, as in Keras.  When training ends for another reason (all
+    epochs ran, ``tol``) the parameters are left as the last epoch made them.
 
     Args:
         monitor: a key of fit's logs: ``"val_loss"`` (needs
             ``validation_data``), ``"loss"``, or a metric such as
-            ``"val_accuracy"``.
+            ``"val_accuracy"``; fit refuses a key its logs will not hold
+            with a ValueError before the first update.
         patience: consecutive epochs without improvement after which
             training stops, ≥ 0 (0 and 1 both stop at the first epoch that
             does not improve, as in Keras).
@@ -181,7 +191,7 @@ class EarlyStopping(Callback):
             raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
         if mode == "auto":
             mode = "max" if ("accuracy" in monitor or "r2" in monitor) else "min"
-        self.monitor = monitor
+        self.monitor: str | None = monitor
         self.patience = patience
         self.min_delta = float(min_delta)
         self.restore_best_weights = bool(restore_best_weights)
@@ -210,6 +220,7 @@ class EarlyStopping(Callback):
         return value > self.best + self.min_delta
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
+        assert self.monitor is not None
         if self.monitor not in logs:
             hint = " (pass validation_data to fit)" if self.monitor.startswith("val_") else ""
             raise KeyError(f"EarlyStopping monitors {self.monitor!r}, but fit's logs hold only {sorted(logs)}{hint}")
@@ -226,7 +237,7 @@ class EarlyStopping(Callback):
             return False
         self.stopped_epoch = epoch
         if self.restore_best_weights and self.model is not None and self.best_state is not None:
-            self.model.load_state_dict(self.best_state)
+            load_all_or_none(self.model, self.best_state)
         return True
 
     def __repr__(self) -> str:
@@ -234,6 +245,29 @@ class EarlyStopping(Callback):
             f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, min_delta={self.min_delta}, "
             f"restore_best_weights={self.restore_best_weights}, mode={self.mode!r})"
         )
+
+
+def load_all_or_none(model: Module, state: dict[str, Any]) -> None:
+    """``model.load_state_dict(state)``, undone if anything (a KeyboardInterrupt included) cuts it short.
+
+    ``load_state_dict`` checks everything before it writes, then copies one
+    parameter after the other; this puts every parameter back as it was if
+    the copying is interrupted, so the model never holds a mix of the two.
+
+    Example:
+        >>> import numpy as np, minigrad as mg
+        >>> layer = mg.Linear(1, 1, rng=0)
+        >>> load_all_or_none(layer, {"weight": np.array([[2.0]]), "bias": np.array([0.5])})
+        >>> layer.weight.data, layer.bias.data
+        (array([[2.]]), array([0.5]))
+    """
+    before = model.state_dict()  # copies: an interrupt while they are made changes nothing
+    try:
+        model.load_state_dict(state)
+    except BaseException:
+        for name, p in model.named_parameters():
+            p.data[...] = before[name]
+        raise
 
 
 def as_callbacks(callbacks: list[Callback | EpochEndFn] | None) -> list[Callback]:
