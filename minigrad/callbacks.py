@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import sys
 from typing import Any, Literal, Protocol, TextIO, runtime_checkable
@@ -275,18 +276,53 @@ def as_callbacks(callbacks: list[Callback | EpochEndFn] | None) -> list[Callback
 
     Callback objects are kept as they are, functions ``f(epoch, logs)`` are
     wrapped in :class:`FunctionCallback`, None gives an empty list, and
-    anything else raises TypeError.
+    anything else raises TypeError, as do a Callback class instead of an
+    instance and a function that cannot be called as ``f(epoch, logs)``
+    (so that fit refuses them before the first update, not after it).
 
     Example:
         >>> [type(cb).__name__ for cb in as_callbacks([PrintLoss(), lambda epoch, logs: None])]
         ['PrintLoss', 'FunctionCallback']
+        >>> as_callbacks([EarlyStopping])
+        Traceback (most recent call last):
+        ...
+        TypeError: callbacks must be instances, got the class EarlyStopping: pass an instance, e.g. EarlyStopping()
     """
     out: list[Callback] = []
     for cb in callbacks or []:
         if isinstance(cb, Callback):
             out.append(cb)
+        elif isinstance(cb, type):
+            raise TypeError(
+                f"callbacks must be instances, got the class {cb.__name__}: pass an instance, e.g. {cb.__name__}()"
+            )
         elif callable(cb):
+            check_callable_as(cb, (1, {}), "f(epoch, logs)", "a callback function")
             out.append(FunctionCallback(cb))
         else:
             raise TypeError(f"callbacks must be Callback objects or functions, got {type(cb).__name__}")
     return out
+
+
+def check_callable_as(fn: Any, args: tuple[Any, ...], form: str, what: str) -> None:
+    """TypeError if *fn*'s signature cannot take *args* (a call such as ``f(epoch, logs)``, named by *form*).
+
+    fit checks the functions it will call after every epoch (callbacks,
+    metrics) this way before the first update.  A function without a
+    readable signature (some builtins) is left to the call.
+
+    Example:
+        >>> check_callable_as(lambda logs: None, (1, {}), "f(epoch, logs)", "a callback")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: a callback is called as f(epoch, logs), but <lambda>(logs) cannot be: too many positional ...
+    """
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(*args)
+    except TypeError as exc:
+        name = getattr(fn, "__name__", type(fn).__name__)
+        raise TypeError(f"{what} is called as {form}, but {name}{signature} cannot be: {exc}") from None

@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from minigrad import _array
 from minigrad import metrics as _metrics
-from minigrad.callbacks import Callback, EpochEndFn, as_callbacks
+from minigrad.callbacks import Callback, EpochEndFn, as_callbacks, check_callable_as
 from minigrad.errors import DivergenceError
 from minigrad.history import History
 from minigrad.losses import BCEWithLogitsLoss, Loss, class_indices
@@ -248,6 +248,11 @@ def fit(
         raise ValueError(f"tol must be None or a finite number >= 0, got {tol!r}")
     if not isinstance(verbose, (int, np.integer)) or verbose < 0:  # bool is an int: False = 0, True = 1
         raise ValueError(f"verbose must be 0 (quiet) or 1 (progress), got {verbose!r}")
+    if isinstance(scheduler, type):
+        raise TypeError(
+            f"scheduler must be an instance, got the class {scheduler.__name__}: pass an instance, "
+            f"e.g. scheduler={scheduler.__name__}(optimizer, ...)"
+        )
     if scheduler is not None and not callable(getattr(scheduler, "step", None)):
         raise TypeError(f"scheduler must have a step() method, got {type(scheduler).__name__}")
     if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
@@ -385,7 +390,10 @@ def _metric_functions(metrics: Iterable[str | MetricFn], loss: Loss) -> list[tup
             if m not in known:
                 raise ValueError(f"unknown metric {m!r}; known metrics are {sorted(known)}, or pass a function")
             out.append((m, known[m]))
+        elif isinstance(m, type):
+            raise TypeError(f"metrics must be names or functions f(pred, target), got the class {m.__name__}")
         elif callable(m):
+            check_callable_as(m, (None, None), "f(pred, target)", "a metric function")
             out.append((getattr(m, "__name__", type(m).__name__), m))
         else:
             raise TypeError(f"metrics must be names or functions f(pred, target), got {type(m).__name__}")

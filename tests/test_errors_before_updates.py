@@ -413,3 +413,36 @@ def test_an_error_halfway_through_an_update_is_undone(batch_size: int | None) ->
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, params[name])
     assert repr(opt.state_dict()) == repr(state)
+
+
+# -- what fit calls after every epoch, refused before the first when it cannot be called -------------
+
+
+def test_a_callback_class_instead_of_an_instance() -> None:
+    model, opt = linear()
+    with untouched(model, opt), pytest.raises(TypeError, match=r"class EarlyStopping: pass an instance"):
+        mg.fit(model, X4, [1, 2, 3, 4], loss=mg.MSELoss(), optimizer=opt, epochs=2, callbacks=[mg.EarlyStopping])
+
+
+def test_a_callback_function_with_the_wrong_signature() -> None:
+    model, opt = linear()
+
+    def report(logs: dict[str, Any]) -> None: ...
+
+    with untouched(model, opt), pytest.raises(TypeError, match=r"f\(epoch, logs\), but report\(logs"):
+        mg.fit(model, X4, [1, 2, 3, 4], loss=mg.MSELoss(), optimizer=opt, epochs=2, callbacks=[report])
+    mg.fit(model, X4, [1, 2, 3, 4], loss=mg.MSELoss(), optimizer=opt, epochs=1, callbacks=[print])  # no signature
+
+
+def test_a_metric_function_with_the_wrong_signature_or_a_class() -> None:
+    model, opt = linear()
+    with untouched(model, opt), pytest.raises(TypeError, match=r"f\(pred, target\), but <lambda>\(p\)"):
+        mg.fit(model, X4, [1, 2, 3, 4], loss=mg.MSELoss(), optimizer=opt, epochs=2, metrics=[lambda p: 0.0])
+    with untouched(model, opt), pytest.raises(TypeError, match="got the class float"):
+        mg.fit(model, X4, [1, 2, 3, 4], loss=mg.MSELoss(), optimizer=opt, epochs=2, metrics=[float])
+
+
+def test_a_scheduler_class_instead_of_an_instance() -> None:
+    model, opt = linear()
+    with untouched(model, opt), pytest.raises(TypeError, match=r"class StepLR: pass an instance"):
+        mg.fit(model, X4, [1, 2, 3, 4], loss=mg.MSELoss(), optimizer=opt, epochs=2, scheduler=mg.optim.StepLR)
