@@ -18,6 +18,7 @@ from minigrad.history import History
 from minigrad.losses import BCEWithLogitsLoss, Loss, class_indices
 from minigrad.module import Module
 from minigrad.optim.optimizer import Optimizer
+from minigrad.parameter import Parameter
 from minigrad.progress import Progress
 from minigrad.trainer import Trainer, minibatch_epoch
 
@@ -240,7 +241,8 @@ def fit(
         >>> len(h.val_loss), h.val_loss[-1] < 1e-6, round(h.metrics["val_r2"][-1], 6)
         (300, True, 1.0)
     """
-    _check_loss_and_optimizer(model, loss, optimizer)
+    params = model.parameters()
+    _check_loss_and_optimizer(params, loss, optimizer)
     _check_int("epochs", epochs)
     if batch_size is not None:
         _check_int("batch_size", batch_size)
@@ -266,7 +268,7 @@ def fit(
         full_batch and not callbacks and not verbose and validation_data is None and not metrics and scheduler is None
     )
     history = History()
-    trainer = Trainer(model, model.parameters(), loss, optimizer, history.loss, full_batch=full_batch)
+    trainer = Trainer(model, params, loss, optimizer, history.loss, full_batch=full_batch)
     # Then a large X that the fused step streams anyway is checked for NaN/inf in its first pass, with no
     # extra read of X; y is checked here, and a bad X is still named before a bad y (as check_data does).
     x_checked_in_first_pass = unobserved and trainer.check_x_in_first_pass(Xa, ya, "X")
@@ -284,7 +286,8 @@ def fit(
         if val is not None:
             _check_before_training(model, loss, val[0], val[1], metric_fns, class_targets, ("X_val", "y_val"))
     cbs = as_callbacks(callbacks)
-    _check_monitors(cbs, _log_keys(val is not None, metric_fns))
+    if cbs:
+        _check_monitors(cbs, _log_keys(val is not None, metric_fns))
     if verbose:
         cbs.append(Progress(int(epochs)))
     for cb in cbs:
@@ -451,7 +454,7 @@ def _check_before_training(
                 fn(np.broadcast_to(pred[:1], (y.shape[0], *pred.shape[1:])), y)
 
 
-def _check_loss_and_optimizer(model: Module, loss: Loss, optimizer: Optimizer) -> None:
+def _check_loss_and_optimizer(params: list[Parameter], loss: Loss, optimizer: Optimizer) -> None:
     """TypeError for a loss or optimizer that is not an instance; ValueError for an optimizer of other parameters.
 
     The optimizer may hold a subset of the model's parameters (the others
@@ -474,7 +477,9 @@ def _check_loss_and_optimizer(model: Module, loss: Loss, optimizer: Optimizer) -
                 f"{arg} must be a minigrad {base.__name__} instance, got {type(value).__name__} {value!r}: "
                 f"pass an instance, e.g. {example}"
             )
-    own = {id(p) for p in model.parameters()}
+    if optimizer.params == params:  # the commonest case (Parameters compare by identity)
+        return
+    own = {id(p) for p in params}
     foreign = [i for i, p in enumerate(optimizer.params) if id(p) not in own]
     if foreign or not optimizer.params:
         raise ValueError(
@@ -499,7 +504,7 @@ def _check_monitors(cbs: Sequence[Callback], keys: set[str]) -> None:
     """ValueError for a callback whose ``monitor`` names a key that fit's logs will not hold."""
     for cb in cbs:
         monitor = getattr(cb, "monitor", None)
-        if monitor is None or monitor in keys:
+        if not isinstance(monitor, str) or monitor in keys:  # (an attribute of that name meaning something else)
             continue
         hint = ""
         if monitor.startswith("val_") and "val_loss" not in keys:
