@@ -192,7 +192,7 @@ class EarlyStopping(Callback):
             raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
         if mode == "auto":
             mode = "max" if ("accuracy" in monitor or "r2" in monitor) else "min"
-        self.monitor: str | None = monitor
+        self.monitor: str = monitor
         self.patience = patience
         self.min_delta = float(min_delta)
         self.restore_best_weights = bool(restore_best_weights)
@@ -221,7 +221,6 @@ class EarlyStopping(Callback):
         return value > self.best + self.min_delta
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
-        assert self.monitor is not None
         if self.monitor not in logs:
             hint = " (pass validation_data to fit)" if self.monitor.startswith("val_") else ""
             raise KeyError(f"EarlyStopping monitors {self.monitor!r}, but fit's logs hold only {sorted(logs)}{hint}")
