@@ -55,14 +55,63 @@ def as_float_array(a: ArrayLike, dtype: np.dtype[Any], name: str) -> NDArray[Any
 
     Lists, tuples and integer or boolean arrays are converted (a new array);
     a float array of the right dtype is returned as it is (never written to).
-    Complex, object and string data raise TypeError.
+    Complex, object and string data raise TypeError, and so does a masked
+    array (``numpy.ma``): its hidden values would be used as if they were
+    data.  A finite value too large for *dtype* (``1e39`` for float32, a
+    ``longdouble`` beyond float64) raises ValueError instead of becoming inf.
+
+    Example:
+        >>> as_float_array([[1e39]], np.dtype(np.float32), "X")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: X holds values too large for the model's dtype float32 (largest 3.4028235e+38): 1e+39 at row 0; ...
     """
-    if isinstance(a, np.ndarray) and a.dtype == dtype:
+    if type(a) is np.ndarray and a.dtype == dtype:
+        return a
+    refuse_masked(a, name)
+    if isinstance(a, np.ndarray) and a.dtype == dtype:  # a subclass such as np.memmap, used as it is
         return a
     arr = np.asarray(a)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > dtype.itemsize:  # a float cast that can overflow
+        with np.errstate(over="ignore"):
+            out = arr.astype(dtype)
+        _check_cast(arr, out, name)
+        return out
     return arr.astype(dtype, copy=False)
+
+
+def _check_cast(src: NDArray[Any], out: NDArray[Any], name: str) -> None:
+    """Raise ValueError where the narrowing cast of *src* into *out* turned a finite value into inf."""
+    if all_finite([out]):
+        return
+    with np.errstate(invalid="ignore"):
+        overflowed = np.isinf(out) & np.isfinite(src)
+    if overflowed.any():
+        where = tuple(np.argwhere(overflowed)[0])
+        at = f" at row {where[0]}" if where else ""
+        fix = "scale the data or use a float64 model" if out.dtype == np.float32 else "scale the data"
+        raise ValueError(
+            f"{name} holds values too large for the model's dtype {out.dtype} (largest {np.finfo(out.dtype).max:.8g}): "
+            f"{src[where]!s}{at}; {fix}"
+        )
+
+
+def refuse_masked(a: Any, name: str) -> None:
+    """Raise TypeError if *a* is a masked array (``numpy.ma``): minigrad never computes on hidden values.
+
+    Example:
+        >>> refuse_masked(np.ma.masked_array([1.0, 2.0], mask=[False, True]), "X")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: X is a masked array (numpy.ma), whose hidden values would be used as data; drop the masked rows ...
+    """
+    if isinstance(a, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} is a masked array (numpy.ma), whose hidden values would be used as data; drop the masked rows "
+            f"or fill them first ({name}.filled(value)), and pass a plain array"
+        )
 
 
 def check_2d(a: NDArray[Any], name: str) -> None:

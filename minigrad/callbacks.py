@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import sys
 from typing import Any, Literal, Protocol, TextIO, runtime_checkable
@@ -46,6 +47,10 @@ class Callback:
     A plain function ``f(epoch, logs)`` can stand in for a callback that
     only needs ``on_epoch_end``.
 
+    A callback that reads one key of ``logs`` names it in ``monitor`` (None:
+    no such key); fit raises ValueError before the first update when its
+    logs will not hold that key, naming those they will hold.
+
     Example:
         A callback that records the loss and stops once it has halved:
 
@@ -64,6 +69,9 @@ class Callback:
         >>> h.stop_reason, h.epochs, [round(v, 4) for v in cb.losses]   # loss 0.64**t at epoch t + 1
         ('callback', 3, [1.0, 0.64, 0.4096])
     """
+
+    #: The key of ``logs`` this callback reads, checked by fit before training; None for none.
+    monitor: str | None = None
 
     def on_train_begin(self, model: Module) -> None:
         """Called once before training starts."""
@@ -130,14 +138,17 @@ class EarlyStopping(Callback):
     of the parameters (``model.state_dict()``) is kept.  Otherwise ``wait``
     (consecutive epochs without improvement) grows by one, and when it
     reaches ``patience`` the callback asks fit to stop and, with ``restore_best_weights``, loads the kept parameters
-    back into the model, so it ends as it was after ``best_epoch``.  When
-    training ends for another reason (all epochs ran, ``tol``) the
-    parameters are left as the last epoch made them.
+    back into the model, so it ends as it was after ``best_epoch``: all of
+    them or, if an exception such as KeyboardInterrupt cuts the load short,
+    none.  The optimizer's state (momentum, moment estimates) stays that of
+    the last step, as in Keras.  When training ends for another reason (all
+    epochs ran, ``tol``) the parameters are left as the last epoch made them.
 
     Args:
         monitor: a key of fit's logs: ``"val_loss"`` (needs
             ``validation_data``), ``"loss"``, or a metric such as
-            ``"val_accuracy"``.
+            ``"val_accuracy"``; fit refuses a key its logs will not hold
+            with a ValueError before the first update.
         patience: consecutive epochs without improvement after which
             training stops, ≥ 0 (0 and 1 both stop at the first epoch that
             does not improve, as in Keras).
@@ -181,7 +192,7 @@ class EarlyStopping(Callback):
             raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
         if mode == "auto":
             mode = "max" if ("accuracy" in monitor or "r2" in monitor) else "min"
-        self.monitor = monitor
+        self.monitor: str = monitor
         self.patience = patience
         self.min_delta = float(min_delta)
         self.restore_best_weights = bool(restore_best_weights)
@@ -226,7 +237,7 @@ class EarlyStopping(Callback):
             return False
         self.stopped_epoch = epoch
         if self.restore_best_weights and self.model is not None and self.best_state is not None:
-            self.model.load_state_dict(self.best_state)
+            load_all_or_none(self.model, self.best_state)
         return True
 
     def __repr__(self) -> str:
@@ -236,23 +247,81 @@ class EarlyStopping(Callback):
         )
 
 
+def load_all_or_none(model: Module, state: dict[str, Any]) -> None:
+    """``model.load_state_dict(state)``, undone if anything (a KeyboardInterrupt included) cuts it short.
+
+    ``load_state_dict`` checks everything before it writes, then copies one
+    parameter after the other; this puts every parameter back as it was if
+    the copying is interrupted, so the model never holds a mix of the two.
+
+    Example:
+        >>> import numpy as np, minigrad as mg
+        >>> layer = mg.Linear(1, 1, rng=0)
+        >>> load_all_or_none(layer, {"weight": np.array([[2.0]]), "bias": np.array([0.5])})
+        >>> layer.weight.data, layer.bias.data
+        (array([[2.]]), array([0.5]))
+    """
+    before = model.state_dict()  # copies: an interrupt while they are made changes nothing
+    try:
+        model.load_state_dict(state)
+    except BaseException:
+        for name, p in model.named_parameters():
+            p.data[...] = before[name]
+        raise
+
+
 def as_callbacks(callbacks: list[Callback | EpochEndFn] | None) -> list[Callback]:
     """Turn fit's ``callbacks`` argument into a list of Callback objects.
 
     Callback objects are kept as they are, functions ``f(epoch, logs)`` are
     wrapped in :class:`FunctionCallback`, None gives an empty list, and
-    anything else raises TypeError.
+    anything else raises TypeError, as do a Callback class instead of an
+    instance and a function that cannot be called as ``f(epoch, logs)``
+    (so that fit refuses them before the first update, not after it).
 
     Example:
         >>> [type(cb).__name__ for cb in as_callbacks([PrintLoss(), lambda epoch, logs: None])]
         ['PrintLoss', 'FunctionCallback']
+        >>> as_callbacks([EarlyStopping])
+        Traceback (most recent call last):
+        ...
+        TypeError: callbacks must be instances, got the class EarlyStopping: pass an instance, e.g. EarlyStopping()
     """
     out: list[Callback] = []
     for cb in callbacks or []:
         if isinstance(cb, Callback):
             out.append(cb)
+        elif isinstance(cb, type):
+            raise TypeError(
+                f"callbacks must be instances, got the class {cb.__name__}: pass an instance, e.g. {cb.__name__}()"
+            )
         elif callable(cb):
+            check_callable_as(cb, (1, {}), "f(epoch, logs)", "a callback function")
             out.append(FunctionCallback(cb))
         else:
             raise TypeError(f"callbacks must be Callback objects or functions, got {type(cb).__name__}")
     return out
+
+
+def check_callable_as(fn: Any, args: tuple[Any, ...], form: str, what: str) -> None:
+    """TypeError if *fn*'s signature cannot take *args* (a call such as ``f(epoch, logs)``, named by *form*).
+
+    fit checks the functions it will call after every epoch (callbacks,
+    metrics) this way before the first update.  A function without a
+    readable signature (some builtins) is left to the call.
+
+    Example:
+        >>> check_callable_as(lambda logs: None, (1, {}), "f(epoch, logs)", "a callback")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: a callback is called as f(epoch, logs), but <lambda>(logs) cannot be: too many positional ...
+    """
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(*args)
+    except TypeError as exc:
+        name = getattr(fn, "__name__", type(fn).__name__)
+        raise TypeError(f"{what} is called as {form}, but {name}{signature} cannot be: {exc}") from None

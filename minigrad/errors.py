@@ -15,6 +15,11 @@ class DivergenceError(ArithmeticError):
     ``1 - 2 lr x**2`` each step, which grows without bound once
     ``lr > 1 / x**2``.  The numbers then overflow to inf and NaN.
 
+    fit also raises it, with nothing restored, for a loss that stays finite
+    but grows by many orders of magnitude (the growth rule of
+    :func:`minigrad.trainer.loss_keeps_growing`); *detail* then replaces the
+    sentence about the non-finite value.
+
     Attributes:
         epoch: the 1-based epoch in which the non-finite value appeared.
         lr: the learning rate in use, when the optimizer has one.
@@ -36,12 +41,13 @@ class DivergenceError(ArithmeticError):
         True
     """
 
-    def __init__(self, epoch: int, what: str, lr: float | None = None) -> None:
+    def __init__(self, epoch: int, what: str, lr: float | None = None, *, detail: str | None = None) -> None:
         self.epoch = epoch
         self.lr = lr
         hint = f"a smaller learning rate (lr is {lr:g})" if lr is not None else "a smaller learning rate"
+        if detail is None:
+            detail = f"{what} is not finite. The parameters of the last finite step were restored."
         super().__init__(
-            f"training diverged in epoch {epoch}: {what} is not finite. The parameters of the "
-            f"last finite step were restored. Try {hint}, or scale the inputs "
+            f"training diverged in epoch {epoch}: {detail} Try {hint}, or scale the inputs "
             "(for example to zero mean and unit variance)."
         )

@@ -12,12 +12,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from minigrad import _array
 from minigrad import metrics as _metrics
-from minigrad.callbacks import Callback, EpochEndFn, as_callbacks
+from minigrad.callbacks import Callback, EpochEndFn, as_callbacks, check_callable_as
 from minigrad.errors import DivergenceError
 from minigrad.history import History
 from minigrad.losses import BCEWithLogitsLoss, Loss, class_indices
 from minigrad.module import Module
 from minigrad.optim.optimizer import Optimizer
+from minigrad.parameter import Parameter
 from minigrad.progress import Progress
 from minigrad.trainer import Trainer, minibatch_epoch
 
@@ -147,8 +148,9 @@ def fit(
         y: targets, shape ``(N, outputs)``, or ``(N,)`` for a single-output
             model; for a loss with class targets (CrossEntropyLoss) the class
             indices, shape ``(N,)``.
-        loss: the loss to minimise, e.g. ``MSELoss()``.
-        optimizer: an optimizer over ``model.parameters()``.
+        loss: the loss to minimise, an instance such as ``MSELoss()``.
+        optimizer: an optimizer instance over ``model.parameters()`` (or a
+            subset of them: the others are not trained).
         epochs: the most epochs to run, ≥ 1.
         batch_size: None for full-batch gradient descent (one step an epoch,
             X used as it is, never copied), or the mini-batch size; the last
@@ -189,15 +191,35 @@ def fit(
         validation losses and metrics.
 
     Raises:
-        ValueError: bad data or arguments (validation data included: NaN or
-            inf, a different number of features or outputs, bad classes),
-            before any update.
+        ValueError: bad data or arguments, before any update: NaN or inf,
+            values too large for the model's dtype, a different number of
+            features or outputs, targets the loss does not take (anywhere in
+            ``y`` or ``y_val``: BCEWithLogitsLoss outside [0, 1], classes out
+            of range or a one-output model for CrossEntropyLoss), targets a
+            metric cannot score (``"accuracy"``: not whole numbers; ``"r2"``:
+            one row), a callback ``monitor`` the logs will not hold, an
+            optimizer holding parameters that are not the model's.
+        TypeError: non-numeric data, a masked array (``numpy.ma``: its
+            hidden values are never trained on), a loss or optimizer that is
+            a class or a name instead of an instance.
         DivergenceError: a loss (the validation loss included), a prediction
-            or a parameter became NaN or inf; the parameters of the last
-            finite step are restored first.
+            or a parameter became NaN or inf; the parameters and optimizer
+            state of the last finite step are restored first.  Also raised,
+            with nothing to restore, by the growth rule: when an epoch's
+            training loss exceeds ``1e10`` times the first epoch's loss after
+            rising in each of the last 20 epochs (a learning rate too large
+            for the data, caught long before the numbers overflow; see
+            :func:`minigrad.trainer.loss_keeps_growing`).  Training stops
+            where the rule fires, as for ``tol``: in full batch before that
+            epoch's update, with mini-batches after the epoch; the parameters
+            are those of the last step made.
 
-    A KeyboardInterrupt leaves the model as it was after the last completed
-    step.
+    An exception that cuts a step short (a KeyboardInterrupt anywhere in fit,
+    or an error raised by the optimizer) leaves the parameters and the
+    optimizer's state as after one completed step, the same step for both:
+    the last one, or the one before when the last update had not yet been
+    checked for NaN/inf.  Once EarlyStopping has put back the best epoch's
+    parameters, it leaves what fit would have returned.
 
     Example:
         >>> import numpy as np, minigrad as mg
@@ -219,6 +241,8 @@ def fit(
         >>> len(h.val_loss), h.val_loss[-1] < 1e-6, round(h.metrics["val_r2"][-1], 6)
         (300, True, 1.0)
     """
+    params = model.parameters()
+    _check_loss_and_optimizer(params, loss, optimizer)
     _check_int("epochs", epochs)
     if batch_size is not None:
         _check_int("batch_size", batch_size)
@@ -226,6 +250,11 @@ def fit(
         raise ValueError(f"tol must be None or a finite number >= 0, got {tol!r}")
     if not isinstance(verbose, (int, np.integer)) or verbose < 0:  # bool is an int: False = 0, True = 1
         raise ValueError(f"verbose must be 0 (quiet) or 1 (progress), got {verbose!r}")
+    if isinstance(scheduler, type):
+        raise TypeError(
+            f"scheduler must be an instance, got the class {scheduler.__name__}: pass an instance, "
+            f"e.g. scheduler={scheduler.__name__}(optimizer, ...)"
+        )
     if scheduler is not None and not callable(getattr(scheduler, "step", None)):
         raise TypeError(f"scheduler must have a step() method, got {type(scheduler).__name__}")
     if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
@@ -238,7 +267,8 @@ def fit(
     unobserved = (
         full_batch and not callbacks and not verbose and validation_data is None and not metrics and scheduler is None
     )
-    trainer = Trainer(model, model.parameters(), loss, optimizer)
+    history = History()
+    trainer = Trainer(model, params, loss, optimizer, history.loss, full_batch=full_batch)
     # Then a large X that the fused step streams anyway is checked for NaN/inf in its first pass, with no
     # extra read of X; y is checked here, and a bad X is still named before a bad y (as check_data does).
     x_checked_in_first_pass = unobserved and trainer.check_x_in_first_pass(Xa, ya, "X")
@@ -248,14 +278,18 @@ def fit(
     y_was_1d = np.ndim(y) == 1 and not class_targets
     val = _check_validation(model, validation_data, Xa, ya, class_targets)
     metric_fns = _metric_functions(metrics, loss)
+    loss.check_target(ya, "y")
+    if val is not None:
+        loss.check_target(val[1], "y_val")
     if class_targets or val is not None or metric_fns:
         _check_before_training(model, loss, Xa, ya, metric_fns, class_targets, ("X", "y"))
         if val is not None:
             _check_before_training(model, loss, val[0], val[1], metric_fns, class_targets, ("X_val", "y_val"))
     cbs = as_callbacks(callbacks)
+    if cbs:
+        _check_monitors(cbs, _log_keys(val is not None, metric_fns))
     if verbose:
         cbs.append(Progress(int(epochs)))
-    history = History()
     for cb in cbs:
         cb.on_train_begin(model)
     gen = _array.as_rng(rng) if (not full_batch and shuffle) else None
@@ -266,7 +300,7 @@ def fit(
     with np.errstate(all="ignore"):
         try:
             if unobserved:
-                if trainer.full_batch(Xa, ya, int(epochs), tol, y_was_1d, history.loss):
+                if trainer.full_batch(Xa, ya, int(epochs), tol, y_was_1d):
                     history.stop_reason = "tol"
             else:
                 for epoch in range(1, epochs + 1):
@@ -305,11 +339,8 @@ def fit(
                     if stop:
                         history.stop_reason = "callback"
                         break
-        except KeyboardInterrupt:
+        except BaseException:  # Ctrl-C, or an error from the optimizer, a callback, ...: no half-made step
             trainer.undo_unfinished_step()
-            _close_progress(cbs)
-            raise
-        except BaseException:
             _close_progress(cbs)
             raise
     for cb in cbs:
@@ -362,7 +393,10 @@ def _metric_functions(metrics: Iterable[str | MetricFn], loss: Loss) -> list[tup
             if m not in known:
                 raise ValueError(f"unknown metric {m!r}; known metrics are {sorted(known)}, or pass a function")
             out.append((m, known[m]))
+        elif isinstance(m, type):
+            raise TypeError(f"metrics must be names or functions f(pred, target), got the class {m.__name__}")
         elif callable(m):
+            check_callable_as(m, (None, None), "f(pred, target)", "a metric function")
             out.append((getattr(m, "__name__", type(m).__name__), m))
         else:
             raise TypeError(f"metrics must be names or functions f(pred, target), got {type(m).__name__}")
@@ -392,6 +426,12 @@ def _check_before_training(
     if class_targets:
         if pred.ndim != 2:
             raise ValueError(f"a loss with class targets needs outputs of shape (N, C), the model gives {pred.shape}")
+        if pred.shape[1] < 2:
+            raise ValueError(
+                f"{type(loss).__name__} needs one output per class, the model has {pred.shape[1]} output: give its "
+                "last layer out_features = the number of classes (or, for two classes, keep one output and use "
+                "BCEWithLogitsLoss)"
+            )
         try:
             class_indices(y, y.shape[0], pred.shape[1])
         except ValueError as exc:
@@ -401,12 +441,79 @@ def _check_before_training(
             f"the model predicts shape {(len(X), *pred.shape[1:])} for {names[0]} but {names[1]} has shape "
             f"{y.shape}; they need the same number of outputs"
         )
+    for name, _ in metric_fns:
+        if name == "r2" and y.shape[0] < 2:
+            raise ValueError(f"metric 'r2' needs at least two samples, {names[1]} has {y.shape[0]}")
     if _array.all_finite([pred]):
         for name, fn in metric_fns:
             if name == "r2" and pred.shape != y[:2].shape:
                 raise ValueError(f"metric 'r2' needs targets shaped like the predictions {pred.shape[1:]}")
             if name == "accuracy":
-                fn(pred, y[:2])
+                # Every target, against the first prediction repeated (a view): the metric's own checks
+                # of shape and whole-number classes, over all rows, at the cost of one evaluation.
+                fn(np.broadcast_to(pred[:1], (y.shape[0], *pred.shape[1:])), y)
+
+
+def _check_loss_and_optimizer(params: list[Parameter], loss: Loss, optimizer: Optimizer) -> None:
+    """TypeError for a loss or optimizer that is not an instance; ValueError for an optimizer of other parameters.
+
+    The optimizer may hold a subset of the model's parameters (the others
+    are then not trained, as in PyTorch), but not one that is not the
+    model's: training would not move those, and fit's restore on divergence
+    or interrupt covers the model's parameters only.
+    """
+    for arg, value, base, example in (
+        ("loss", loss, Loss, "loss=mg.MSELoss()"),
+        ("optimizer", optimizer, Optimizer, "optimizer=mg.SGD(model.parameters(), lr=0.01)"),
+    ):
+        if isinstance(value, type) and issubclass(value, base):
+            prefix = "mg." if value.__module__.startswith("minigrad.") else ""
+            example = f"{arg}={prefix}{value.__name__}(" + ("model.parameters(), ...)" if arg == "optimizer" else ")")
+            raise TypeError(
+                f"{arg} must be an instance, got the class {value.__name__}: pass an instance, e.g. {example}"
+            )
+        if not isinstance(value, base):
+            raise TypeError(
+                f"{arg} must be a minigrad {base.__name__} instance, got {type(value).__name__} {value!r}: "
+                f"pass an instance, e.g. {example}"
+            )
+    if optimizer.params == params:  # the commonest case (Parameters compare by identity)
+        return
+    own = {id(p) for p in params}
+    foreign = [i for i, p in enumerate(optimizer.params) if id(p) not in own]
+    if foreign or not optimizer.params:
+        raise ValueError(
+            f"the optimizer holds {len(foreign)} of its {len(optimizer.params)} parameters from outside the model "
+            f"(at positions {foreign[:5]}{'...' if len(foreign) > 5 else ''}); build it over the model's "
+            "parameters: mg.SGD(model.parameters(), ...) (a subset of them is fine)"
+        )
+
+
+def _log_keys(validation: bool, metric_fns: Sequence[tuple[str, MetricFn]]) -> set[str]:
+    """The keys of the logs the callbacks will get (see fit's docstring)."""
+    keys = {"loss", "converged", "lr", "time"}
+    names = [name for name, _ in metric_fns]
+    keys.update(names)
+    if validation:
+        keys.add("val_loss")
+        keys.update("val_" + name for name in names)
+    return keys
+
+
+def _check_monitors(cbs: Sequence[Callback], keys: set[str]) -> None:
+    """ValueError for a callback whose ``monitor`` names a key that fit's logs will not hold."""
+    for cb in cbs:
+        monitor = getattr(cb, "monitor", None)
+        if not isinstance(monitor, str) or monitor in keys:  # (an attribute of that name meaning something else)
+            continue
+        hint = ""
+        if monitor.startswith("val_") and "val_loss" not in keys:
+            hint = " (pass validation_data to fit)"
+        elif monitor.removeprefix("val_") in ("accuracy", "r2"):
+            hint = f" (pass metrics=[{monitor.removeprefix('val_')!r}] to fit)"
+        raise ValueError(
+            f"{type(cb).__name__} monitors {monitor!r}, but fit's logs will hold only {sorted(keys)}{hint}"
+        )
 
 
 def _predict(trainer: Trainer, X: NDArray[Any], rows: int, epoch: int) -> NDArray[Any]:

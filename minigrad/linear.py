@@ -78,7 +78,7 @@ class Linear(Module):
     def forward(self, x: ArrayLike) -> NDArray[Any]:
         """Return ``x @ W.T + b`` for ``x`` of shape ``(N, in_features)``."""
         w = self.weight.data
-        if not (isinstance(x, np.ndarray) and x.dtype == w.dtype):
+        if not (type(x) is np.ndarray and x.dtype == w.dtype):  # (a masked array is refused there)
             x = _array.as_float_array(x, w.dtype, "input")
         if x.ndim != 2 or x.shape[1] != self.in_features:
             self._refuse(x)

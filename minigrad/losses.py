@@ -46,6 +46,16 @@ class Loss:
         """Return d loss / d pred for the last ``forward``."""
         raise NotImplementedError
 
+    def check_target(self, target: NDArray[Any], name: str = "target") -> None:
+        """Raise ValueError if *target* holds a value this loss does not take; the base class takes any.
+
+        ``fit`` calls it on all its targets (``y`` and ``y_val``) before the
+        first update, so that a bad value in a later mini-batch cannot stop
+        training halfway; a loss with a restricted target range overrides it
+        (and checks the same way in ``forward``).  *name* is what messages
+        call the array.
+        """
+
     def _pair(self, pred: ArrayLike, target: ArrayLike) -> tuple[NDArray[Any], NDArray[Any]]:
         """*pred* and *target* as float arrays of one dtype and one shape, or ValueError/TypeError.
 
@@ -53,8 +63,8 @@ class Loss:
         arrays that already have it are used as they are, without a copy.
         """
         if (
-            isinstance(pred, np.ndarray)
-            and isinstance(target, np.ndarray)
+            type(pred) is np.ndarray  # (not a subclass: a masked array goes to as_float_array, which refuses it)
+            and type(target) is np.ndarray
             and pred.dtype == target.dtype
             and pred.dtype in _array.FLOAT_DTYPES
         ):
@@ -258,15 +268,20 @@ class BCEWithLogitsLoss(Loss):
         self._logits: NDArray[Any] | None = None
         self._target: NDArray[Any] | None = None
 
+    def check_target(self, target: NDArray[Any], name: str = "target") -> None:
+        """Raise ValueError unless every value of *target* is in [0, 1] (NaN is not)."""
+        if target.size == 0 or (target.min() >= 0 and target.max() <= 1):  # two reductions, no temporary
+            return
+        valid = (target >= 0) & (target <= 1)  # False for NaN too
+        i = int(np.argmin(valid.reshape(-1)))
+        raise ValueError(
+            f"BCEWithLogitsLoss targets must be probabilities in [0, 1] (class labels 0 and 1), "
+            f"got {target.reshape(-1)[i].item()!r} in {name} at flat index {i}"
+        )
+
     def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
         x, y = self._pair(pred, target)
-        valid = (y >= 0) & (y <= 1)  # False for NaN too
-        if not valid.all():
-            i = int(np.argmin(valid.reshape(-1)))
-            raise ValueError(
-                "BCEWithLogitsLoss targets must be probabilities in [0, 1] (class labels 0 and 1), "
-                f"got {y.reshape(-1)[i].item()!r} at flat index {i}"
-            )
+        self.check_target(y)
         self._logits, self._target = x, y
         elementwise = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
         return _reduce(self, float(elementwise.sum()), x.size)
@@ -358,6 +373,7 @@ def class_indices(target: ArrayLike, n: int, num_classes: int) -> NDArray[np.int
         >>> class_indices([2.0, 0.0], 2, 3)
         array([2, 0])
     """
+    _array.refuse_masked(target, "target")
     t = np.asarray(target)
     if t.shape != (n,):
         hint = ""

@@ -110,6 +110,7 @@ class Module:
             >>> np.allclose(layer.predict(x, batch_size=2), layer(x))
             True
         """
+        _array.refuse_masked(x, "x")
         if batch_size is None:
             return self.forward(x)
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:

@@ -41,6 +41,14 @@ STREAM_MIN_BYTES = 1 << 24
 #: BLAS calls on it are long enough to amortise their start.
 STREAM_BLOCK_ELEMENTS = 1 << 18
 
+#: The growth rule: a run whose training loss exceeds this many times the
+#: first epoch's loss, after rising in each of the last :data:`LOSS_GROWTH_EPOCHS`
+#: epochs, is stopped with a :class:`DivergenceError` (see :func:`loss_keeps_growing`).
+LOSS_GROWTH_FACTOR = 1e10
+
+#: Consecutive rising epochs the growth rule asks for besides the factor.
+LOSS_GROWTH_EPOCHS = 20
+
 
 class LinearMSEStep:
     r"""The fused loss and gradient of one :class:`Linear` layer under :class:`MSELoss`.
@@ -278,9 +286,32 @@ class Trainer:
     moment estimates, step counts) into ``state_backup``, so a step that
     produces NaN/inf, or that a KeyboardInterrupt cuts short, can be undone
     exactly: parameters and optimizer state both.
+
+    ``updating`` is True from the moment an update may have changed anything
+    until that update is known to be finite, and while :meth:`restore` puts
+    the backups back: whatever interrupts the trainer then,
+    :meth:`undo_unfinished_step` (which fit calls on any exception) puts back
+    the parameters and the optimizer state of the same completed step.  The
+    backups are taken while ``updating`` is False, so a cut while they are
+    being taken leaves the model as it is, at its last completed step.
+
+    ``losses`` is the list of epoch losses so far (fit's ``History.loss``),
+    which the growth rule (:func:`loss_keeps_growing`) reads.  In full batch
+    (``full_batch``) each step is an epoch and its loss is checked against
+    ``loss_limit`` before the update; with mini-batches each batch's loss is
+    only checked to be finite and :func:`minibatch_epoch` checks the epoch's.
     """
 
-    def __init__(self, model: Module, params: list[Parameter], loss: Loss, optimizer: Optimizer) -> None:
+    def __init__(
+        self,
+        model: Module,
+        params: list[Parameter],
+        loss: Loss,
+        optimizer: Optimizer,
+        losses: list[float] | None = None,
+        *,
+        full_batch: bool = True,
+    ) -> None:
         self.model = model
         self.params = params
         self.loss = loss
@@ -289,6 +320,13 @@ class Trainer:
         self._saves = list(zip(self.backup, params, strict=True))
         self.state_backup = optimizer.copy_state()
         self.updating = False
+        self.losses: list[float] = [] if losses is None else losses
+        #: A step's loss below this needs no closer look (:meth:`_look_at_loss`): -inf until the first
+        #: epoch's loss is known (so that it gets a look), then LOSS_GROWTH_FACTOR times it; inf for the
+        #: batches of mini-batch training (only NaN/inf, which are never below it, get a look).
+        self.loss_limit = -math.inf if full_batch else math.inf
+        #: The same for the epoch losses of mini-batch training (see :func:`minibatch_epoch`).
+        self.epoch_loss_limit = -math.inf
         self.fused: LinearMSEStep | None = None
         if LinearMSEStep.applies(model, loss):
             assert isinstance(model, Linear) and isinstance(loss, MSELoss)
@@ -313,14 +351,12 @@ class Trainer:
             return self.fused_step(X, y, epoch, tol)
         return self._general_step(X, y, epoch, tol, y_was_1d)
 
-    def full_batch(
-        self, X: NDArray[Any], y: NDArray[Any], epochs: int, tol: float | None, y_was_1d: bool, losses: list[float]
-    ) -> bool:
+    def full_batch(self, X: NDArray[Any], y: NDArray[Any], epochs: int, tol: float | None, y_was_1d: bool) -> bool:
         """Up to ``epochs`` full-batch steps, nothing run between them; True if the loss reached ``tol``.
 
         fit calls this when no callback, validation data, metric or scheduler
         looks at the model between epochs.  Each epoch's loss is appended to
-        ``losses``.  Every step is :meth:`step`, with the same numbers, the
+        ``self.losses``.  Every step is :meth:`step`, with the same numbers, the
         same :class:`DivergenceError` (epoch and message) and the same
         parameters restored; for the fused step on data held in cache the
         parameter check after each update is deferred (see
@@ -334,9 +370,9 @@ class Trainer:
             and X.nbytes < STREAM_MIN_BYTES
             and _array.nonzero_in_every_column(X)
         ):
-            return self._fused_epochs(X, y, epochs, tol, losses)
+            return self._fused_epochs(X, y, epochs, tol)
         step = self.step
-        append = losses.append
+        append = self.losses.append
         for epoch in range(1, epochs + 1):
             value = step(X, y, epoch, tol, y_was_1d)
             append(value)
@@ -344,9 +380,7 @@ class Trainer:
                 return True
         return False
 
-    def _fused_epochs(
-        self, X: NDArray[Any], y: NDArray[Any], epochs: int, tol: float | None, losses: list[float]
-    ) -> bool:
+    def _fused_epochs(self, X: NDArray[Any], y: NDArray[Any], epochs: int, tol: float | None) -> bool:
         """:meth:`full_batch` by the fused step on X smaller than :data:`STREAM_MIN_BYTES`, every column nonzero.
 
         The arithmetic is :meth:`LinearMSEStep.loss_value` and
@@ -364,7 +398,9 @@ class Trainer:
         right after that update would have; finite, it is the loss of this
         epoch.  The last update is checked after the loop.  Either way the
         parameters and optimizer state saved before the last update are put
-        back, as :meth:`step` does.
+        back, as :meth:`step` does.  Until its check, an update counts as
+        unfinished (``updating`` stays True): an interrupt before the next
+        loss is known puts back the state before it, that of a completed step.
         """
         fused = self.fused
         assert fused is not None
@@ -399,7 +435,8 @@ class Trainer:
         saves = self._saves
         opt_step, copy_state = opt.step, opt.copy_state
         dot, vdot, add, subtract, multiply = np.dot, np.vdot, np.add, np.subtract, np.multiply
-        isfinite, append = math.isfinite, losses.append
+        isfinite, append = math.isfinite, self.losses.append
+        limit = self.loss_limit
         try:
             for epoch in range(1, epochs + 1):
                 if small:
@@ -414,8 +451,12 @@ class Trainer:
                     subtract(r, y, r)
                 total = float(vdot(r, r))
                 value = total / size if mean else total
-                if not isfinite(value):
-                    raise self._diverged(epoch)
+                if not value < limit:  # NaN, inf, the first epoch's loss, or one that grew by a large factor
+                    if not isfinite(value):
+                        raise self._diverged(epoch)
+                    self.updating = False
+                    limit = self.loss_limit = self._look_at_loss(value, epoch, limit)
+                self.updating = False  # the last update gave a finite loss: it is complete
                 append(value)
                 if tol is not None and value <= tol:
                     return True
@@ -430,7 +471,9 @@ class Trainer:
                     dot(ones, g, gb)  # 1^T g, the sum of g's rows
                 for saved, p in saves:
                     saved[...] = p.data
-                self.updating = True
+                if not plain:  # (plain SGD has no state: its backup stays the empty one)
+                    self.state_backup = copy_state()
+                self.updating = True  # only once both backups are complete
                 if plain:
                     for d, grad, i in numbers:
                         d[i] = d[i] - grad[i] * lr
@@ -438,17 +481,16 @@ class Trainer:
                         multiply(grad, lr, buf)
                         subtract(d, buf, d)
                 else:
-                    self.state_backup = copy_state()
                     opt_step()
-                self.updating = False
-        except BaseException:
-            # An error or Ctrl-C after an update the loop had not checked yet: never leave NaN/inf behind.
-            if not self.updating and not _array.all_finite([p.data for p in self.params]):
+            if not _array.all_finite([p.data for p in self.params]):
                 self.restore()
+                raise DivergenceError(epochs, "a parameter", opt.lr)
+            self.updating = False
+        except BaseException:
+            # An error or Ctrl-C during an update, or after one the loop had not checked yet: the state
+            # before it, never NaN/inf or half an update.
+            self.undo_unfinished_step()
             raise
-        if not _array.all_finite([p.data for p in self.params]):
-            self.restore()
-            raise DivergenceError(epochs, "a parameter", opt.lr)
         return False
 
     def _diverged(self, epoch: int) -> DivergenceError:
@@ -465,9 +507,8 @@ class Trainer:
         fused = self.fused
         assert fused is not None
         value = fused.loss_value(X, y)
-        if not math.isfinite(value):
-            self.restore()
-            raise DivergenceError(epoch, "the loss", self.optimizer.lr)
+        if not value < self.loss_limit:
+            self.loss_limit = self._look_at_loss(value, epoch, self.loss_limit)
         if tol is not None and value <= tol:
             return value
         fused.gradients()
@@ -482,9 +523,8 @@ class Trainer:
                 f"{pred.shape}, so pass y with shape (N, {pred.shape[1] if pred.ndim == 2 else '?'})"
             )
         value = self.loss(pred, y)
-        if not math.isfinite(value):
-            self.restore()
-            raise DivergenceError(epoch, "the loss", self.optimizer.lr)
+        if not value < self.loss_limit:
+            self.loss_limit = self._look_at_loss(value, epoch, self.loss_limit)
         if tol is not None and value <= tol:
             return value
         self.optimizer.zero_grad()
@@ -492,32 +532,110 @@ class Trainer:
         self._update(epoch)
         return value
 
-    def _update(self, epoch: int) -> None:
-        """Save the parameters, let the optimizer update them, and undo an update that is not finite."""
+    def _look_at_loss(self, value: float, epoch: int, limit: float) -> float:
+        """Look closer at an epoch's (or a batch's) loss that is not below *limit*; return the next limit.
+
+        NaN or inf: the parameters and optimizer state saved before the last
+        update are put back and DivergenceError is raised.  The first epoch's
+        loss (``losses`` still empty): the next limit is
+        :data:`LOSS_GROWTH_FACTOR` times it.  A later loss: DivergenceError
+        if :func:`loss_keeps_growing` says so, with nothing restored (the
+        parameters are those of the last step, finite, and no update follows).
+        """
+        lr = self.optimizer.lr
+        if not math.isfinite(value):
+            self.restore()
+            raise DivergenceError(epoch, "the loss", lr)
+        losses = self.losses
+        if not losses:
+            return max(value * LOSS_GROWTH_FACTOR, _SMALLEST_LIMIT)
+        if loss_keeps_growing(losses, value):
+            raise DivergenceError(
+                epoch,
+                "the loss",
+                lr,
+                detail=(
+                    f"the loss grew to {value:.3g}, more than {LOSS_GROWTH_FACTOR:g} times the first epoch's loss "
+                    f"({losses[0]:.3g}), and rose in each of the last {LOSS_GROWTH_EPOCHS} epochs. Training stopped "
+                    "there, with no further update."
+                ),
+            )
+        return limit
+
+    def _save(self) -> None:
+        """Copy the parameters and the optimizer's state into the backups (nothing changes the model)."""
         for saved, p in self._saves:
             saved[...] = p.data
+        self.state_backup = self.optimizer.copy_state()
+
+    def _update(self, epoch: int) -> None:
+        """Save the parameters, let the optimizer update them, and undo an update that is not finite."""
+        self._save()
         optimizer = self.optimizer
-        self.state_backup = optimizer.copy_state()
-        self.updating = True
+        self.updating = True  # only once both backups are complete
         optimizer.step()
-        self.updating = False
         for p in self.params:  # _array.all_finite, inlined: this runs once per step
             d = p.data
             if not math.isfinite(np.vdot(d, d)) and not np.isfinite(d).all():
                 self.restore()
                 raise DivergenceError(epoch, "a parameter", optimizer.lr)
+        self.updating = False
 
     def restore(self) -> None:
-        """Put back the parameters and the optimizer state saved before the last update."""
+        """Put back the parameters and the optimizer state saved before the last update.
+
+        ``updating`` is True until every parameter and the state are back, so
+        that an interrupt halfway is finished by :meth:`undo_unfinished_step`.
+        """
+        self.updating = True
         for saved, p in self._saves:
             _array.copy_into(p.data, saved)
         self.optimizer.set_state(self.state_backup)
+        self.updating = False
 
     def undo_unfinished_step(self) -> None:
-        """Restore the parameters if an update was cut short."""
+        """Put back the state of the last completed step if an update (or a restore) was cut short."""
         if self.updating:
             self.restore()
-            self.updating = False
+
+
+#: The least growth limit (for a first epoch's loss of 0): a positive loss after it gets the closer look.
+_SMALLEST_LIMIT = 5e-324
+
+
+def loss_keeps_growing(losses: list[float], value: float) -> bool:
+    """The growth rule: True if the epoch loss *value*, after the epoch losses *losses*, says training diverges.
+
+    With ``L_1 = losses[0]`` the first epoch's loss, ``F`` =
+    :data:`LOSS_GROWTH_FACTOR` (1e10) and ``K`` = :data:`LOSS_GROWTH_EPOCHS`
+    (20), the rule fires when both hold::
+
+        value > F * L_1                      (grown by ten orders of magnitude)
+        L_{e-K} < L_{e-K+1} < ... < value    (rose in each of the last K epochs)
+
+    A learning rate too large for the data multiplies the loss by about the
+    same factor every epoch, so it meets both long before it overflows (a
+    run that overflows within K epochs stops at the overflow, as before); a
+    working run never climbs ten orders of magnitude above its start, and a
+    jump from a loss at rounding level (Adam's first steps from an exact
+    fit, say) does not rise K epochs in a row.
+
+    Example:
+        >>> loss_keeps_growing([1.0] + [2.0**k for k in range(1, 40)], 2.0**40)
+        True
+        >>> loss_keeps_growing([1.0] + [2.0**k for k in range(1, 40)] + [1.0], 2.0**40)  # fell once
+        False
+        >>> loss_keeps_growing([1e-30, 1e-30], 1e-6)  # one jump from rounding level
+        False
+    """
+    if len(losses) < LOSS_GROWTH_EPOCHS or not value > LOSS_GROWTH_FACTOR * losses[0]:
+        return False
+    later = value
+    for earlier in reversed(losses[-LOSS_GROWTH_EPOCHS:]):
+        if not earlier < later:
+            return False
+        later = earlier
+    return True
 
 
 def minibatch_epoch(
@@ -532,6 +650,8 @@ def minibatch_epoch(
     """One pass over the data in mini-batches; return the sample-weighted mean loss.
 
     With ``reduction="sum"`` the epoch loss is the sum of the batch losses.
+    The epoch's loss then goes through the growth rule (see
+    :func:`loss_keeps_growing`), after the epoch's updates.
     """
     n = X.shape[0]
     order = rng.permutation(n) if rng is not None else None
@@ -548,4 +668,7 @@ def minibatch_epoch(
             xb, yb = X[idx], y[idx]
         value = trainer.fused_step(xb, yb, epoch, None) if fused else trainer.step(xb, yb, epoch, None, y_was_1d)
         total += value * (stop - start) if mean else value
-    return total / n if mean else total
+    value = total / n if mean else total
+    if not value < trainer.epoch_loss_limit:  # the first epoch's loss, one that overflowed, or one that grew
+        trainer.epoch_loss_limit = trainer._look_at_loss(value, epoch, trainer.epoch_loss_limit)
+    return value

@@ -421,8 +421,8 @@ def test_early_stopping_ignores_nan_and_needs_its_key() -> None:
     stop = EarlyStopping(patience=1)
     assert stop.on_epoch_end(1, {"val_loss": 1.0}) is False
     assert stop.on_epoch_end(2, {"val_loss": math.nan}) is True
-    with pytest.raises(KeyError, match="validation_data"):
-        fit_linear(callbacks=[EarlyStopping()])
+    with pytest.raises(KeyError, match="val_loss"):  # used by hand without the key
+        stop.on_epoch_end(3, {"loss": 1.0})
 
 
 @pytest.mark.parametrize(
