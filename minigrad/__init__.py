@@ -16,6 +16,7 @@ from minigrad import _startup as _startup
 from minigrad import init
 from minigrad.activations import LeakyReLU, ReLU, Sigmoid, Tanh
 from minigrad.callbacks import Callback, EarlyStopping, PrintLoss
+from minigrad.convergence import NoImprovementStopping
 from minigrad.errors import DivergenceError
 from minigrad.fit import fit
 from minigrad.gradcheck import GradcheckError, gradcheck
@@ -32,7 +33,9 @@ from minigrad.losses import (
 from minigrad.metrics import accuracy, r2_score
 from minigrad.module import Module
 from minigrad.optim import SGD, Adam, AdamW, Optimizer
+from minigrad.output_losses import HalfPoissonLoss, HalfSquaredLoss, SigmoidLogLoss, SoftmaxLogLoss
 from minigrad.parameter import Parameter
+from minigrad.penalty import L2Penalty
 from minigrad.progress import Progress
 from minigrad.sequential import Sequential
 from minigrad.serialization import load, save
@@ -49,14 +52,18 @@ __all__ = [
     "DivergenceError",
     "EarlyStopping",
     "GradcheckError",
+    "HalfPoissonLoss",
+    "HalfSquaredLoss",
     "History",
     "HuberLoss",
     "L1Loss",
+    "L2Penalty",
     "LeakyReLU",
     "Linear",
     "Loss",
     "MSELoss",
     "Module",
+    "NoImprovementStopping",
     "Optimizer",
     "Parameter",
     "PrintLoss",
@@ -64,6 +71,8 @@ __all__ = [
     "ReLU",
     "Sequential",
     "Sigmoid",
+    "SigmoidLogLoss",
+    "SoftmaxLogLoss",
     "Tanh",
     "__version__",
     "accuracy",

@@ -1,0 +1,648 @@
+"""scikit-learn estimators: ``MLPClassifier`` and ``MLPRegressor``, trained by minigrad.
+
+Drop-in replacements for ``sklearn.neural_network.MLPClassifier`` and
+``MLPRegressor``: the same constructor parameters (names, defaults, meaning),
+the same fitted attributes (``coefs_`` of shape ``(fan_in, fan_out)``,
+``intercepts_``, ``loss_curve_``, ``n_iter_``, ``t_``, ``classes_``, ...) and
+the same methods (``fit``, ``partial_fit``, ``predict``, ``predict_proba``,
+``predict_log_proba``, ``score``), so they work in ``Pipeline``,
+``cross_val_score``, ``GridSearchCV``, ``clone`` and pickle.  Changing the
+import line is enough::
+
+    from minigrad.sklearn import MLPClassifier     # was: from sklearn.neural_network import MLPClassifier
+
+Under the hood the network is a minigrad :class:`~minigrad.Sequential` of
+:class:`~minigrad.Linear` layers and activations, exposed as ``model_``
+(it outputs the raw scores; the output function is applied by the loss
+and by ``predict_proba``), and it is trained by :func:`minigrad.fit` with
+scikit-learn's pieces written as minigrad ones:
+
+- the solvers: ``"sgd"`` is :class:`~minigrad.optim.VelocitySGD`, ``"adam"``
+  is :class:`~minigrad.optim.AdamEpsHat`;
+- the loss: :mod:`minigrad.output_losses` (softmax, logistic or identity output)
+  wrapped in :class:`~minigrad.penalty.L2Penalty` (``alpha``);
+- ``learning_rate="invscaling"`` is :class:`~minigrad.optim.InverseScalingLR`;
+- ``tol``/``n_iter_no_change``, ``learning_rate="adaptive"`` and
+  ``early_stopping`` are :class:`~minigrad.convergence.NoImprovementStopping`.
+
+**Exactness.** With the same ``random_state`` the initial weights are
+scikit-learn's (its Glorot-uniform draws from its ``RandomState``, in its
+order), and with ``shuffle=False`` every step is scikit-learn's arithmetic:
+``loss_curve_``, ``coefs_`` and ``intercepts_`` agree with scikit-learn's to
+about 1e-13 relative in float64 (the tests ask for 1e-10), for both estimators,
+every activation, both solvers and any batch size; ``early_stopping`` draws the
+same validation split.  Where the numbers differ, and why:
+
+- ``shuffle=True``: the mini-batches are drawn by :func:`minigrad.fit` from a
+  ``numpy.random.Generator`` seeded from the estimator's ``RandomState``, not
+  by scikit-learn's ``shuffle``; the runs differ, the test scores agree
+  within the noise between seeds.
+- float32 data: the training stays in float32 throughout, while scikit-learn
+  computes Adam's step and sums the epoch loss in float64; the numbers agree
+  to float32 precision.
+- The gradients are summed in a different order (``A^T (δ/N) + (α/N) W``,
+  where scikit-learn forms ``(A^T δ + α W) / N``), a difference of one
+  rounding per step.
+- ``solver="lbfgs"`` is not provided (it is not a mini-batch method and
+  :func:`minigrad.fit` does not express it): it raises ValueError; ``max_fun``,
+  its only parameter, is accepted and ignored.  ``sample_weight`` and sparse
+  input are not supported either.
+- A diverging run (NaN or inf) raises :class:`minigrad.DivergenceError` with
+  the last finite parameters restored, where scikit-learn finishes its
+  iterations and raises ValueError.
+
+Needs scikit-learn (``pip install 'minigrad[data]'``); ``import minigrad``
+does not import this module.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from itertools import pairwise
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.metrics import accuracy_score, r2_score
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPClassifier as _SkMLPClassifier
+    from sklearn.neural_network import MLPRegressor as _SkMLPRegressor
+    from sklearn.preprocessing import LabelBinarizer
+    from sklearn.utils import check_random_state
+    from sklearn.utils.metaestimators import available_if
+    from sklearn.utils.multiclass import type_of_target, unique_labels
+    from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+except ImportError as exc:  # pragma: no cover - the tests run with scikit-learn or skip this module
+    raise ImportError(
+        "minigrad.sklearn needs scikit-learn 1.6 or newer: pip install 'minigrad[data]' (or pip install scikit-learn)"
+    ) from exc
+
+from minigrad.activations import ReLU, Sigmoid, Tanh
+from minigrad.callbacks import Callback
+from minigrad.convergence import NoImprovementStopping
+from minigrad.fit import fit as _fit
+from minigrad.linear import Linear
+from minigrad.module import Module
+from minigrad.optim.adam_eps_hat import AdamEpsHat
+from minigrad.optim.inverse_scaling import InverseScalingLR
+from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.velocity_sgd import VelocitySGD
+from minigrad.output_losses import HalfPoissonLoss, HalfSquaredLoss, OutputLoss, SigmoidLogLoss, SoftmaxLogLoss
+from minigrad.penalty import L2Penalty
+from minigrad.sequential import Sequential
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
+
+_HIDDEN = {"identity": None, "logistic": Sigmoid, "tanh": Tanh, "relu": ReLU}
+_OUTPUT_LOSSES: dict[str, type[OutputLoss]] = {
+    "softmax": SoftmaxLogLoss,
+    "logistic": SigmoidLogLoss,
+    "identity": HalfSquaredLoss,
+    "exp": HalfPoissonLoss,
+}
+
+
+class _BaseMLP(BaseEstimator):  # type: ignore[misc]
+    """What the classifier and the regressor share: the network, the training and the forward pass."""
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = dict(_SkMLPRegressor._parameter_constraints)
+    loss: str
+
+    # -- the network ----------------------------------------------------------
+
+    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool) -> tuple[NDArray[Any], NDArray[Any]]:
+        raise NotImplementedError
+
+    def _output_activation(self) -> str:
+        raise NotImplementedError
+
+    def _initialize(self, y: NDArray[Any], layer_units: list[int], dtype: np.dtype[Any]) -> None:
+        """Build ``model_`` with scikit-learn's initial weights and reset the training records."""
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = self._output_activation()
+        factor = 2.0 if self.activation == "logistic" else 6.0  # Glorot uniform, scikit-learn's gains
+        layers: list[Module] = []
+        for i, (fan_in, fan_out) in enumerate(pairwise(layer_units)):
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            coef = self._random_state.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype, copy=False)
+            intercept = self._random_state.uniform(-bound, bound, fan_out).astype(dtype, copy=False)
+            layer = Linear(fan_in, fan_out, dtype=dtype, rng=0)
+            # The weight (fan_out, fan_in) is a view of scikit-learn's (fan_in, fan_out) array, in its memory
+            # layout, so that the forward pass X @ W.T is the very BLAS call scikit-learn makes.
+            layer.weight.data = coef.T
+            assert layer.bias is not None
+            layer.bias.data = intercept
+            layers.append(layer)
+            hidden = _HIDDEN[self.activation]
+            if hidden is not None and i < len(layer_units) - 2:
+                layers.append(hidden())
+        self.model_ = Sequential(*layers)
+        self._set_coefs()
+        self._best_state = self.model_.state_dict()
+        self.loss_curve_: list[float] = []
+        self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_: list[float] | None = []
+            self.best_validation_score_: float | None = -np.inf
+            self.best_loss_: float | None = None
+        else:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+
+    def _linears(self) -> list[Linear]:
+        return [layer for layer in self.model_ if isinstance(layer, Linear)]
+
+    def _set_coefs(self) -> None:
+        """``coefs_`` and ``intercepts_``: views of the model's parameters, in scikit-learn's layout."""
+        self.coefs_ = [layer.weight.data.T for layer in self._linears()]
+        self.intercepts_ = [layer.bias.data for layer in self._linears() if layer.bias is not None]
+
+    def _out_loss(self) -> OutputLoss:
+        return _OUTPUT_LOSSES[self.out_activation_]()
+
+    def _forward(self, X: Any) -> NDArray[Any]:
+        """The output of the network for X (checked), after the output function."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        z = self.model_(X)
+        return self._out_loss().output(z)
+
+    # -- training -------------------------------------------------------------
+
+    def _fit(self, X: Any, y: Any, incremental: bool = False) -> _BaseMLP:
+        self._validate_params()
+        if self.solver == "lbfgs":
+            raise ValueError(
+                "solver='lbfgs' is not supported by minigrad.sklearn, which trains by mini-batch gradient descent; "
+                "use solver='adam' or solver='sgd', or sklearn.neural_network for L-BFGS"
+            )
+        hidden = self.hidden_layer_sizes
+        hidden_sizes = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
+        if any(int(h) <= 0 for h in hidden_sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden_sizes}.")
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        self.n_outputs_ = y.shape[1]
+        layer_units = [X.shape[1], *[int(h) for h in hidden_sizes], self.n_outputs_]
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(y, layer_units, X.dtype)
+        elif [lin.in_features for lin in self._linears()] + [self._linears()[-1].out_features] != layer_units:
+            raise ValueError(
+                f"the network has layer sizes {[lin.in_features for lin in self._linears()]} but the data and "
+                f"hidden_layer_sizes ask for {layer_units[:-1]}; fit afresh with warm_start=False"
+            )
+        self._fit_stochastic(X, y, incremental)
+        return self
+
+    def _fit_stochastic(self, X: NDArray[Any], y: NDArray[Any], incremental: bool) -> None:
+        model = self.model_
+        if not incremental or not hasattr(self, "_optimizer"):
+            opt: Optimizer
+            if self.solver == "sgd":
+                opt = VelocitySGD(
+                    model.parameters(), self.learning_rate_init, self.momentum, nesterov=self.nesterovs_momentum
+                )
+                self._scheduler = (
+                    InverseScalingLR(opt, self.power_t, count=self.t_) if self.learning_rate == "invscaling" else None
+                )
+            else:
+                opt = AdamEpsHat(model.parameters(), self.learning_rate_init, (self.beta_1, self.beta_2), self.epsilon)
+                self._scheduler = None
+            self._optimizer = opt
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        X_val = y_val = None
+        if early_stopping:
+            stratify = y if (isinstance(self, ClassifierMixin) and self.n_outputs_ == 1) else None
+            X_train, X_val, y_train, y_val = train_test_split(
+                X, y, random_state=self._random_state, test_size=self.validation_fraction, stratify=stratify
+            )
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
+                )
+            if isinstance(self, MLPClassifier):
+                y_val = self._label_binarizer.inverse_transform(y_val)
+        else:
+            X_train, y_train = X, y
+        n_samples = X_train.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped", stacklevel=3
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        if self._scheduler is not None:
+            self._scheduler.increment = n_samples
+        loss = L2Penalty(self._out_loss(), [lin.weight for lin in self._linears()], self.alpha)
+        # scikit-learn's convergence rule: the training loss, or with early stopping the validation score.
+        stopper = NoImprovementStopping(
+            monitor=(lambda: self._validation_score(X_val, y_val)) if early_stopping else "loss",
+            mode="max" if early_stopping else "min",
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            optimizer=self._optimizer if (self.solver == "sgd" and self.learning_rate == "adaptive") else None,
+            restore_best_weights=early_stopping,
+        )
+        stopper.best = self.best_validation_score_ if early_stopping else self.best_loss_  # type: ignore[assignment]
+        stopper.count = self._no_improvement_count
+        stopper.best_state = self._best_state
+        rng = np.random.default_rng(self._random_state.randint(np.iinfo(np.int32).max)) if self.shuffle else None
+        records = _Records(self, n_samples)
+        self.n_iter_ = 0
+        interrupted = False
+        try:
+            history = _fit(
+                model,
+                X_train,
+                y_train.astype(X_train.dtype),
+                loss=loss,
+                optimizer=self._optimizer,
+                epochs=1 if incremental else self.max_iter,
+                batch_size=batch_size,
+                shuffle=self.shuffle,
+                rng=rng,
+                callbacks=[records, stopper],
+                verbose=1 if self.verbose else 0,
+                scheduler=self._scheduler,
+            )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+            interrupted = True
+            if early_stopping:
+                stopper.restore_best()
+        finally:
+            self._no_improvement_count = stopper.count
+            self._best_state = stopper.best_state
+            if early_stopping:
+                self.best_validation_score_ = stopper.best
+            else:
+                self.best_loss_ = stopper.best
+            self._set_coefs()
+        if not interrupted and not incremental and history.stop_reason == "epochs":
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
+                "hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _validation_score(self, X_val: Any, y_val: Any) -> float:
+        score = self._score_fn(X_val, y_val)
+        assert self.validation_scores_ is not None
+        self.validation_scores_.append(score)
+        return score
+
+    def _score_fn(self, X: Any, y: Any) -> float:
+        raise NotImplementedError
+
+    @staticmethod
+    def _finite(pred: NDArray[Any]) -> bool:
+        return not (np.issubdtype(pred.dtype, np.floating) and not np.isfinite(pred).all())
+
+    def fit(self, X: Any, y: Any) -> _BaseMLP:
+        """Fit the model to data matrix X and target(s) y, as scikit-learn's MLP does.
+
+        Args:
+            X: the input data, shape ``(n_samples, n_features)``; float32 stays float32.
+            y: the targets: class labels (or a label indicator matrix) for the
+                classifier, values ``(n_samples,)`` or ``(n_samples, n_outputs)`` for the regressor.
+
+        Returns:
+            The fitted estimator.
+        """
+        return self._fit(X, y, incremental=False)
+
+    # -- pickling: the layers' per-step caches stay behind ---------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        state: dict[str, Any] = super().__getstate__()
+        if "model_" in state:
+            state = dict(state)
+            state["model_"] = _without_caches(state["model_"])
+            state.pop("coefs_", None)
+            state.pop("intercepts_", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if "model_" in state:
+            self._set_coefs()
+
+
+class _Records(Callback):
+    """scikit-learn's per-epoch records: ``n_iter_``, ``t_``, ``loss_``, ``loss_curve_``."""
+
+    def __init__(self, est: _BaseMLP, n_samples: int) -> None:
+        self.est = est
+        self.n_samples = n_samples
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> bool | None:
+        est = self.est
+        est.n_iter_ += 1
+        est.loss_ = logs["loss"]
+        est.t_ += self.n_samples
+        est.loss_curve_.append(logs["loss"])
+        return False
+
+
+def _without_caches(model: Module) -> Module:
+    """A shallow copy of *model* without the arrays its layers keep from the last forward pass.
+
+    The parameters are shared; every other array attribute of a layer (the
+    last input, a ReLU mask, ...) is what ``forward`` keeps for ``backward``.
+    """
+    if isinstance(model, Sequential):
+        return Sequential(*[_without_caches(layer) for layer in model])
+    clone = copy.copy(model)
+    for name, value in list(vars(clone).items()):
+        if isinstance(value, np.ndarray) and name not in model._buffer_names:
+            setattr(clone, name, None)
+    return clone
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
+    """Multi-layer perceptron classifier, scikit-learn's ``MLPClassifier`` trained by minigrad.
+
+    The parameters, attributes and methods are those of
+    ``sklearn.neural_network.MLPClassifier`` (see its documentation); the
+    module docstring of :mod:`minigrad.sklearn` says how the numbers compare.
+    The output is a softmax for more than two classes and a logistic function
+    for two classes and for multi-label targets (a label indicator matrix).
+    ``model_`` is the trained minigrad :class:`~minigrad.Sequential`; it
+    returns the raw scores (logits).
+
+    Example:
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = make_pipeline(StandardScaler(), MLPClassifier((16,), max_iter=300, random_state=0))
+        >>> clf.fit(X, y).score(X, y) > 0.95
+        True
+        >>> clf[-1].coefs_[0].shape, clf[-1].model_[0]
+        ((4, 16), Linear(in_features=4, out_features=16, bias=True, dtype=float64))
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: Any = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Any = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        max_fun: int = 15000,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = dict(_SkMLPClassifier._parameter_constraints)
+    loss = "log_loss"
+
+    def _output_activation(self) -> str:
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+
+    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool) -> tuple[NDArray[Any], NDArray[Any]]:
+        X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as in the previous call to "
+                        f"fit. Previously got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. 'y' has {classes}."
+                )
+        y = self._label_binarizer.transform(y).astype(bool)
+        return X, y
+
+    def _score_fn(self, X: Any, y: Any) -> float:
+        pred = self._out_loss().output(self.model_(X))
+        if not self._finite(pred):
+            return float("nan")
+        return float(accuracy_score(y, self._labels(pred)))
+
+    def _labels(self, prob: NDArray[Any]) -> NDArray[Any]:
+        if self.n_outputs_ == 1:
+            prob = prob.ravel()
+        labels: NDArray[Any] = self._label_binarizer.inverse_transform(prob)
+        return labels
+
+    def predict(self, X: Any) -> NDArray[Any]:
+        """Predict the class labels (or the label indicator matrix, for multi-label targets) of X."""
+        return self._labels(self._forward(X))
+
+    def predict_proba(self, X: Any) -> NDArray[Any]:
+        """The probability of each class, shape ``(n_samples, n_classes)`` (of each label, for multi-label)."""
+        prob = self._forward(X)
+        if self.n_outputs_ == 1:
+            prob = prob.ravel()
+            return np.vstack([1 - prob, prob]).T
+        return prob
+
+    def predict_log_proba(self, X: Any) -> NDArray[Any]:
+        """The logarithm of :meth:`predict_proba`."""
+        prob = self.predict_proba(X)
+        log_prob: NDArray[Any] = np.log(prob, out=prob)
+        return log_prob
+
+    def _stochastic(self) -> bool:
+        if self.solver not in ("sgd", "adam"):
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic."
+            )
+        return True
+
+    @available_if(_stochastic)  # type: ignore[untyped-decorator]
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
+        """Update the model with one epoch over (X, y); ``classes`` (all the labels) is needed on the first call."""
+        if getattr(self, "classes_", None) is None and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if classes is not None and getattr(self, "classes_", None) is not None:
+            if not np.array_equal(self.classes_, unique_labels(classes)):
+                raise ValueError(
+                    f"`classes={classes!r}` is not the same as on last call to partial_fit, was: {self.classes_!r}"
+                )
+        elif classes is not None:  # the first call
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+            self.classes_ = self._label_binarizer.classes_
+        self._fit(X, y, incremental=True)
+        return self
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc]
+    """Multi-layer perceptron regressor, scikit-learn's ``MLPRegressor`` trained by minigrad.
+
+    The parameters, attributes and methods are those of
+    ``sklearn.neural_network.MLPRegressor`` (see its documentation); the
+    module docstring of :mod:`minigrad.sklearn` says how the numbers compare.
+    The output is the identity (``loss="squared_error"``) or the exponential
+    (``loss="poisson"``).  ``model_`` is the trained minigrad
+    :class:`~minigrad.Sequential`.
+
+    Example:
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(200, 3)); y = X @ [1.0, -2.0, 0.5]
+        >>> reg = MLPRegressor((), solver="sgd", learning_rate_init=0.05, max_iter=50, random_state=0).fit(X, y)
+        >>> reg.score(X, y) > 0.999, reg.coefs_[0].shape
+        (True, (3, 1))
+    """
+
+    def __init__(
+        self,
+        loss: str = "squared_error",
+        hidden_layer_sizes: Any = (100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: Any = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Any = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        max_fun: int = 15000,
+    ) -> None:
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    def _output_activation(self) -> str:
+        return "exp" if self.loss == "poisson" else "identity"
+
+    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool) -> tuple[NDArray[Any], NDArray[Any]]:
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
+
+    def _score_fn(self, X: Any, y: Any) -> float:
+        pred = self._out_loss().output(self.model_(X))
+        if not self._finite(pred):
+            return float("nan")
+        return float(r2_score(y, pred.ravel() if pred.shape[1] == 1 else pred))
+
+    def predict(self, X: Any) -> NDArray[Any]:
+        """Predict the targets of X: shape ``(n_samples,)`` for one output, else ``(n_samples, n_outputs)``."""
+        pred = self._forward(X)
+        return pred.ravel() if pred.shape[1] == 1 else pred
+
+    def _stochastic(self) -> bool:
+        if self.solver not in ("sgd", "adam"):
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic."
+            )
+        return True
+
+    @available_if(_stochastic)  # type: ignore[untyped-decorator]
+    def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
+        """Update the model with one epoch over (X, y)."""
+        self._fit(X, y, incremental=True)
+        return self
