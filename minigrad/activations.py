@@ -70,7 +70,15 @@ class ReLU(Module):
         mask = _check_grad_output("ReLU", self._mask, grad_output)
         if not need_input_grad:
             return None
-        return np.where(mask, grad_output, 0)
+        # np.where(mask, g, 0), computed as g * mask: in a training step, between the step's other
+        # operations, np.where takes about 5x as long (NumPy 2.4).  The product gives the same numbers
+        # except -0.0 (a negative g times False), which adding 0.0 turns into 0.0, and NaN where an inf or
+        # NaN in g meets False, which the sum detects and the exact assignment below clears.
+        grad: NDArray[Any] = grad_output * mask
+        grad += 0.0
+        if not math.isfinite(np.add.reduce(grad, None)):
+            grad[~mask] = 0
+        return grad
 
 
 class LeakyReLU(Module):

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from minigrad import _array
 from minigrad.losses import Loss
 from minigrad.optim.optimizer import _check_number
 from minigrad.parameter import Parameter
@@ -47,7 +48,7 @@ class L2Penalty(Loss):
         >>> loss_fn = L2Penalty(mg.MSELoss(), [layer.weight], alpha=0.5)
         >>> loss_fn(layer(np.array([[1.0], [1.0]])), np.array([[2.0], [2.0]]))   # 0 + 0.25 * 4 / 2
         0.5
-        >>> layer.zero_grad(); layer.backward(loss_fn.backward()); layer.weight.grad   # 0.5 * 2 / 2
+        >>> layer.zero_grad(); _ = layer.backward(loss_fn.backward()); layer.weight.grad   # 0.5 * 2 / 2
         array([[0.5]])
     """
 
@@ -76,11 +77,10 @@ class L2Penalty(Loss):
         self._rows = n
         if self.alpha == 0:
             return value
-        total: Any = 0
-        for p in self.params:  # the sum of squares in memory order, as scikit-learn forms it
-            s = p.data.ravel(order="K")
-            total += np.dot(s, s)
-        return float(value + 0.5 * self.alpha * total / n)
+        total = 0.0
+        for p in self.params:
+            total += _array.sum_of_squares(p.data)
+        return value + 0.5 * self.alpha * total / n
 
     def backward(self) -> NDArray[Any]:
         grad = self.loss.backward()

@@ -125,3 +125,20 @@ def test_leaky_relu_validates_its_slope() -> None:
     with pytest.raises(TypeError):
         mg.LeakyReLU("0.1")  # type: ignore[arg-type]
     assert repr(mg.LeakyReLU()) == "LeakyReLU(negative_slope=0.01)"
+
+
+def test_relu_backward_equals_where_bit_for_bit_signs_and_non_finite_included() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 33))
+    x[0, :4] = [0.0, -0.0, np.nan, -np.inf]
+    g = rng.normal(size=(64, 33))
+    g[1, :6] = [np.inf, -np.inf, np.nan, -0.0, 0.0, -1.0]
+    g[5, 7] = 1e308
+    g[5, 8] = 1e308  # a finite g whose sum overflows
+    relu = mg.ReLU()
+    relu(x)
+    got = relu.backward(g)
+    expected = np.where(x > 0, g, 0)
+    assert got is not None
+    np.testing.assert_array_equal(got, expected)
+    assert not np.signbit(got[x <= 0]).any()  # +0.0 where the input was not positive, as np.where gives

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
 
 from minigrad import _array
 from minigrad.module import Module
+from minigrad.optim.adam_eps_hat import _scratch_pair
 from minigrad.optim.optimizer import Optimizer, _check_number
 from minigrad.parameter import Parameter
 
@@ -66,20 +70,23 @@ class VelocitySGD(Optimizer):
             raise ValueError(f"Invalid momentum value: {momentum} (expected a number in [0, 1])")
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
+        self._scratch: dict[int, tuple[NDArray[Any], NDArray[Any]]] = {}  # work arrays, not state
 
     def step(self) -> None:
         """Apply one update to every parameter, in place (the rule in the class docstring)."""
         lr, mu = self.lr, self.momentum
-        for p, state in zip(self.params, self.state, strict=True):
-            step = p.grad * lr  # γ g (lr * g, the same product)
+        scratch = self._scratch
+        for i, (p, state) in enumerate(zip(self.params, self.state, strict=True)):
             v = state.get("velocity")
             if v is None:
                 v = state["velocity"] = _array.zeros_like(p.data)
             assert not isinstance(v, (int, float))
+            step, update = _scratch_pair(scratch, i, p.data)
+            np.multiply(p.grad, lr, out=step)  # γ g
             v *= mu
             v -= step  # v_t = μ v_{t-1} - γ g_t
             if self.nesterov:
-                update = v * mu
+                np.multiply(v, mu, out=update)
                 update -= step  # μ v_t - γ g_t
                 p.data += update
             else:
