@@ -1169,7 +1169,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-sklearn", action="store_true", help="leave scikit-learn out even if it is installed")
     p.add_argument(
         "--only",
-        choices=["step", "minibatch", "mlp", "seed", "memory"],
+        choices=["step", "minibatch", "mlp", "seed", "memory", "sklearn"],
         action="append",
         help="run only these sections (repeatable)",
     )
@@ -1184,6 +1184,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the suite; ``argv`` as on the command line (``["--quick"]`` for the smoke test). Returns 0."""
     args = parse_args(argv)
     quick = bool(args.quick)
+    if args.only and "sklearn" in args.only:  # the estimator benchmark, a module of its own
+        from benchmarks import bench_sklearn
+
+        bench_sklearn.main(["--quick"] if quick else [])
+        if set(args.only) == {"sklearn"}:
+            return 0
+        args.only = [s for s in args.only if s != "sklearn"]
     st = Settings(
         sample_s=args.sample if args.sample is not None else (0.02 if quick else 0.2),
         pause_s=args.pause if args.pause is not None else (0.05 if quick else 0.1),

@@ -17,6 +17,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import platform
@@ -71,12 +72,14 @@ def cases(quick: bool) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _fit_time(make: Callable[[], Any], X: Any, y: Any) -> tuple[float, Any]:
+def _fit_time(make: Callable[[], Any], X: Any, y: Any) -> tuple[float, float, Any]:
+    """Wall-clock and CPU seconds per epoch of one fit, and the fitted estimator."""
     est = make()
     gc.collect()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     est.fit(X, y)
-    return (time.perf_counter() - t0) / est.n_iter_, est
+    t1, c1 = time.perf_counter(), time.process_time()
+    return (t1 - t0) / est.n_iter_, (c1 - c0) / est.n_iter_, est
 
 
 def _peak_bytes(make: Callable[[], Any], X: Any, y: Any) -> int:
@@ -109,20 +112,24 @@ def run_case(case: dict[str, Any], dtype: type, reps: int) -> dict[str, Any]:
         "minigrad": lambda: getattr(mgs, name)(**params),
     }
     times: dict[str, list[float]] = {k: [] for k in makers}
+    cpu: dict[str, list[float]] = {k: [] for k in makers}
     fitted: dict[str, Any] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for _ in range(reps):  # interleaved: a busy moment slows both
             for key, make in makers.items():
-                t, fitted[key] = _fit_time(make, X_train, y_train)
+                t, c, fitted[key] = _fit_time(make, X_train, y_train)
                 times[key].append(t)
+                cpu[key].append(c)
         peaks = {key: _peak_bytes(make, X_train, y_train) for key, make in makers.items()}
     med = {k: statistics.median(v) for k, v in times.items()}
+    cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
     return {
         "case": case["name"],
         "dtype": np.dtype(dtype).name,
         "ms_per_epoch": {k: 1e3 * v for k, v in med.items()},
         "ratio": med["minigrad"] / med["scikit-learn"],
+        "cpu_ratio": cpu_med["minigrad"] / cpu_med["scikit-learn"],
         "score": {k: float(est.score(X_test, y_test)) for k, est in fitted.items()},
         "peak_mib": {k: v / 2**20 for k, v in peaks.items()},
         "dtype_kept": {k: str(est.coefs_[0].dtype) for k, est in fitted.items()},
@@ -134,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bench_sklearn", description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--quick", action="store_true", help="small sizes, 1 repeat (a smoke test)")
     p.add_argument("--reps", type=int, default=None, help="fits per estimator and case (3; quick 1)")
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads, through threadpoolctl (1; 0: the default)")
     args = p.parse_args(argv)
     try:
         import sklearn
@@ -141,20 +149,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("bench_sklearn: scikit-learn is not installed (pip install scikit-learn); nothing to compare")
         return 0
     reps = args.reps if args.reps is not None else (1 if args.quick else 3)
+    limit: Any = contextlib.nullcontext()
+    if args.threads:
+        try:
+            from threadpoolctl import threadpool_limits
+
+            limit = threadpool_limits(limits=args.threads)
+        except ImportError:
+            print("threadpoolctl is not installed: the BLAS thread count cannot be limited")
     print(f"cpu: {cpu_name()} ({os.cpu_count()} cores); numpy {np.__version__}, scikit-learn {sklearn.__version__}")
-    print(f"{reps} interleaved fit(s) per estimator; medians of time per epoch; ratio = minigrad / scikit-learn")
-    header = f"{'case':44} {'dtype':8} {'sklearn ms':>10} {'minigrad ms':>11} {'ratio':>6}  "
-    print(header + "test score (sk / mg)   peak MiB (sk / mg)")
-    for case in cases(args.quick):
-        for dtype in (np.float64, np.float32):
-            r = run_case(case, dtype, reps)
-            ms, sc, pk = r["ms_per_epoch"], r["score"], r["peak_mib"]
-            print(
-                f"{r['case']:44} {r['dtype']:8} {ms['scikit-learn']:10.1f} {ms['minigrad']:11.1f} {r['ratio']:6.2f}  "
-                f"{sc['scikit-learn']:.4f} / {sc['minigrad']:.4f}       "
-                f"{pk['scikit-learn']:.1f} / {pk['minigrad']:.1f}",
-                flush=True,
-            )
+    print(
+        f"{reps} interleaved fit(s) per estimator; medians of time per epoch; ratio = minigrad / scikit-learn "
+        f"(wall clock, and CPU time of the process); BLAS threads: {args.threads or 'default'}"
+    )
+    header = f"{'case':42} {'dtype':8} {'sklearn ms':>10} {'minigrad ms':>11} {'ratio':>6} {'cpu ratio':>9}  "
+    print(header + "test score (sk / mg)  peak MiB (sk / mg)")
+    with limit:
+        for case in cases(args.quick):
+            for dtype in (np.float64, np.float32):
+                r = run_case(case, dtype, reps)
+                ms, sc, pk = r["ms_per_epoch"], r["score"], r["peak_mib"]
+                print(
+                    f"{r['case']:42} {r['dtype']:8} {ms['scikit-learn']:10.1f} {ms['minigrad']:11.1f} "
+                    f"{r['ratio']:6.2f} {r['cpu_ratio']:9.2f}  {sc['scikit-learn']:.4f} / {sc['minigrad']:.4f}      "
+                    f"{pk['scikit-learn']:.1f} / {pk['minigrad']:.1f}",
+                    flush=True,
+                )
     return 0
 
 

@@ -175,7 +175,9 @@ def test_l2_penalty_adds_alpha_over_batch_size() -> None:
     for w in weights:
         numeric = central_difference(lambda: loss_fn(model(X), t), w.data)
         np.testing.assert_allclose(w.grad, numeric, rtol=1e-6, atol=1e-9)
-    assert mg.L2Penalty(mg.MSELoss(), weights, alpha=0.0)(np.ones((2, 1)), np.zeros((2, 1))) == 1.0
+    unpenalised = mg.L2Penalty(mg.MSELoss(), [model[0].weight], alpha=0.0)  # type: ignore[union-attr]
+    assert unpenalised(np.ones((2, 1)), np.zeros((2, 1))) == 1.0
+    np.testing.assert_array_equal(unpenalised.backward(), [[1.0], [1.0]])
     assert "alpha=0.3" in repr(loss_fn)
 
 
@@ -229,6 +231,7 @@ def test_no_improvement_stopping_max_mode_restores_the_best_parameters() -> None
         assert not np.array_equal(v, states[-1][k])
     stop.reset()
     assert stop.best == -math.inf and stop.count == 0
+    mg.NoImprovementStopping().restore_best()  # before training: no model, nothing to do
 
 
 def test_no_improvement_stopping_checks_its_arguments() -> None:

@@ -305,3 +305,57 @@ def test_verbose_shows_minigrad_progress_and_a_ctrl_c_keeps_the_model(monkeypatc
         clf.fit(DATA["X"], DATA["multiclass"])
     assert clf.n_iter_ == 2 and len(clf.validation_scores_) == 2  # 4 batches an epoch: cut short in epoch 3
     assert clf.predict(DATA["X"]).shape == (83,)
+
+
+def test_readme_example_prints_what_readme_says() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in readme.split("```python\n")[1:]]
+    (code,) = [b for b in blocks if "from minigrad.sklearn import MLPClassifier" in b]
+    expected = next(line[2:] for line in code.splitlines() if line.startswith("# {"))
+    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+
+    out = io.StringIO()
+    # one BLAS thread: on a busy machine, OpenBLAS's threads waiting for each other make these small products slow
+    with redirect_stdout(out), warnings.catch_warnings(), threadpool_limits(limits=1):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        namespace: dict[str, Any] = {}
+        exec(code.replace("n_jobs=2", "n_jobs=None"), namespace)  # n_jobs=2 is tested on smaller data above
+    assert out.getvalue().strip() == expected
+    assert isinstance(namespace["model"], mg.Sequential)
+
+
+def test_the_less_travelled_paths(monkeypatch: Any) -> None:
+    X, y = DATA["X"], DATA["multilabel"]
+    clf = MLPClassifier(hidden_layer_sizes=(3,), random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    assert clf.classes_.tolist() == [0, 1, 2] and clf.predict(X).shape == (83, 3)  # multi-label, from y
+    binary = MLPClassifier(hidden_layer_sizes=(3,), random_state=0).partial_fit(X, DATA["binary"], classes=[0, 1])
+    with pytest.raises(ValueError, match="not in `self.classes_`"):
+        binary.partial_fit(X, DATA["binary"] + 1)
+    warm = MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warm.fit(X, DATA["binary"]).fit(X, DATA["binary"])  # the same classes: continues
+    assert len(warm.loss_curve_) == 4
+    assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
+    unfitted = pickle.loads(pickle.dumps(MLPRegressor(alpha=0.5)))
+    assert unfitted.alpha == 0.5 and not hasattr(unfitted, "coefs_")
+    reg = MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, random_state=0, alpha=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, DATA["single"])
+    reg.model_[0].weight.data[...] = np.nan  # a model gone bad scores NaN, as scikit-learn's does
+    assert np.isnan(reg._score_fn(X, DATA["single"]))
+    clf.model_[0].weight.data[...] = np.nan
+    assert np.isnan(clf._score_fn(X, clf._label_binarizer.inverse_transform(y)))
+    forward = mg.L2Penalty.forward
+
+    def interrupt(self: Any, pred: Any, target: Any) -> float:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mg.L2Penalty, "forward", interrupt)
+    with pytest.warns(UserWarning, match="interrupted"):
+        interrupted = MLPRegressor(hidden_layer_sizes=(3,)).fit(X, DATA["single"])
+    assert interrupted.n_iter_ == 0 and interrupted.loss_curve_ == []
+    monkeypatch.setattr(mg.L2Penalty, "forward", forward)
