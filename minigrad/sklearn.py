@@ -390,7 +390,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
         >>> from sklearn.pipeline import make_pipeline
         >>> from sklearn.preprocessing import StandardScaler
         >>> X, y = load_iris(return_X_y=True)
-        >>> clf = make_pipeline(StandardScaler(), MLPClassifier((16,), learning_rate_init=0.01, max_iter=300, random_state=0))
+        >>> mlp = MLPClassifier((16,), learning_rate_init=0.01, max_iter=300, random_state=0)
+        >>> clf = make_pipeline(StandardScaler(), mlp)
         >>> clf.fit(X, y).score(X, y) > 0.95
         True
         >>> clf[-1].coefs_[0].shape, clf[-1].model_[0]
