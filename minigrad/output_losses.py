@@ -64,8 +64,13 @@ class OutputLoss(Loss):
         return grad
 
 
+#: The machine epsilon of each float dtype (``np.finfo`` takes microseconds, a lookup here nanoseconds).
+_EPS = {np.dtype(t): float(np.finfo(t).eps) for t in (np.float32, np.float64)}
+
+
 def _clipped(p: NDArray[Any]) -> NDArray[Any]:
-    eps = np.finfo(p.dtype).eps
+    """*p* clipped to ``[eps, 1 - eps]``, ``eps`` the machine epsilon of its dtype (a new array)."""
+    eps = p.dtype.type(_EPS[p.dtype])
     clipped: NDArray[Any] = np.clip(p, eps, 1 - eps)
     return clipped
 
