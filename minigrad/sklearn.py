@@ -27,16 +27,18 @@ scikit-learn's pieces written as minigrad ones:
 
 **Exactness.** With the same ``random_state`` the initial weights are
 scikit-learn's (its Glorot-uniform draws from its ``RandomState``, in its
-order), and with ``shuffle=False`` every step is scikit-learn's arithmetic:
-``loss_curve_``, ``coefs_`` and ``intercepts_`` agree with scikit-learn's to
-about 1e-13 relative in float64 (the tests ask for 1e-10), for both estimators,
-every activation, both solvers and any batch size; ``early_stopping`` draws the
-same validation split.  Where the numbers differ, and why:
+order), the mini-batches are scikit-learn's (``shuffle=True`` draws the same
+permutations from the same ``RandomState``) and every step is scikit-learn's
+arithmetic: ``loss_curve_``, ``coefs_`` and ``intercepts_`` agree with
+scikit-learn's to about 1e-13 relative in float64 (the tests ask for 1e-10),
+for both estimators, every activation, both solvers and any batch size;
+``early_stopping`` draws the same validation split.  Where the numbers
+differ, and why:
 
-- ``shuffle=True``: the mini-batches are drawn by :func:`minigrad.fit` from a
-  ``numpy.random.Generator`` seeded from the estimator's ``RandomState``, not
-  by scikit-learn's ``shuffle``; the runs differ, the test scores agree
-  within the noise between seeds.
+- Full batch (``batch_size`` ≥ the number of samples) with ``shuffle=True``:
+  scikit-learn still permutes the rows every epoch, which only changes the
+  order in which the gradient's sums are added; minigrad uses the rows as
+  they are.
 - float32 data: the training stays in float32 throughout, while scikit-learn
   computes Adam's step and sums the epoch loss in float64; the numbers agree
   to float32 precision.
@@ -260,7 +262,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]
         stopper.best = self.best_validation_score_ if early_stopping else self.best_loss_  # type: ignore[assignment]
         stopper.count = self._no_improvement_count
         stopper.best_state = self._best_state
-        rng = np.random.default_rng(self._random_state.randint(np.iinfo(np.int32).max)) if self.shuffle else None
+        rng = _EpochOrder(self._random_state) if self.shuffle else None
         records = _Records(self, n_samples)
         self.n_iter_ = 0
         interrupted = False
@@ -357,6 +359,40 @@ class _Records(Callback):
         est.t_ += self.n_samples
         est.loss_curve_.append(logs["loss"])
         return False
+
+
+class _EpochOrder(np.random.Generator):
+    """The mini-batch order of scikit-learn's MLP, as the Generator that :func:`minigrad.fit` shuffles with.
+
+    fit draws one ``permutation(n)`` per epoch and takes its batches in that
+    order.  scikit-learn's MLP keeps an order ``idx`` (``arange(n)`` when
+    ``fit`` or ``partial_fit`` starts) and, every epoch, permutes it by
+    ``RandomState.shuffle`` of ``arange(n)``::
+
+        perm = arange(n); random_state.shuffle(perm); idx = idx[perm]
+
+    ``permutation`` returns that ``idx``, drawn from the estimator's
+    ``RandomState`` (the one its initial weights and its validation split
+    came from), so the batches are scikit-learn's, batch for batch.  Nothing
+    else is drawn from this Generator.
+    """
+
+    def __init__(self, random_state: np.random.RandomState) -> None:
+        super().__init__(np.random.PCG64(0))
+        self.random_state = random_state
+        self.order: NDArray[Any] | None = None
+
+    def permutation(self, x: Any, axis: int = 0) -> NDArray[Any]:
+        """The next epoch's order of ``range(x)`` (x an int, as fit passes it)."""
+        if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or axis != 0:
+            raise TypeError("this Generator only draws the epoch orders of range(n), for minigrad.fit")
+        n = int(x)
+        if self.order is None or len(self.order) != n:
+            self.order = np.arange(n)
+        perm = np.arange(n)
+        self.random_state.shuffle(perm)
+        self.order = self.order[perm]
+        return self.order
 
 
 def _without_caches(model: Module) -> Module:

@@ -170,18 +170,44 @@ def test_partial_fit_needs_classes_first_and_the_same_classes_after() -> None:
     assert not hasattr(MLPRegressor(solver="lbfgs"), "partial_fit")
 
 
-def test_shuffled_runs_score_like_scikit_learn_over_seeds() -> None:
-    from sklearn.datasets import make_classification
+@pytest.mark.filterwarnings("ignore:Got `batch_size`:UserWarning")
+@pytest.mark.parametrize("solver", SOLVERS[:2], ids=["adam", "sgd"])
+@pytest.mark.parametrize(
+    ("kind", "target", "extra"),
+    [
+        ("classifier", "multiclass", {"batch_size": 16}),
+        ("classifier", "binary", {"batch_size": 20, "early_stopping": True}),
+        ("classifier", "multilabel", {}),
+        ("regressor", "multioutput", {"batch_size": 30}),
+        ("regressor", "single", {"batch_size": 25, "early_stopping": True}),
+        ("regressor", "single", {"batch_size": 1000}),  # full batch: scikit-learn permutes, we do not
+    ],
+)
+def test_same_numbers_with_shuffled_batches(
+    kind: str, target: str, extra: dict[str, Any], solver: dict[str, Any]
+) -> None:
+    ours, theirs = _fit_both(
+        kind, target, shuffle=True, hidden_layer_sizes=(6,), activation="tanh", max_iter=12, **extra, **solver
+    )
+    _assert_same_numbers(ours, theirs)
 
-    X, y = make_classification(n_samples=600, n_features=10, n_informative=6, n_classes=3, random_state=0)
-    ours, theirs = [], []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for seed in range(4):
-            params = {"hidden_layer_sizes": (16,), "max_iter": 30, "random_state": seed}
-            ours.append(MLPClassifier(**params).fit(X[:400], y[:400]).score(X[400:], y[400:]))
-            theirs.append(neural_network.MLPClassifier(**params).fit(X[:400], y[:400]).score(X[400:], y[400:]))
-    assert abs(np.mean(ours) - np.mean(theirs)) < 0.03, (ours, theirs)
+
+def test_shuffled_batches_continue_across_partial_fit_calls() -> None:
+    params = {"hidden_layer_sizes": (5,), "random_state": 4, "batch_size": 10}
+    ours, theirs = MLPRegressor(**params), neural_network.MLPRegressor(**params)
+    for _ in range(3):
+        ours.partial_fit(DATA["X"], DATA["single"])
+        theirs.partial_fit(DATA["X"], DATA["single"])
+    _assert_same_numbers(ours, theirs)
+
+
+def test_epoch_order_draws_only_permutations() -> None:
+    order = mgs._EpochOrder(np.random.RandomState(0))
+    first = order.permutation(5).copy()
+    assert sorted(first) == [0, 1, 2, 3, 4] and sorted(order.permutation(5)) == [0, 1, 2, 3, 4]
+    assert len(order.permutation(3)) == 3  # a new n starts from arange(n) again
+    with pytest.raises(TypeError, match="epoch orders"):
+        order.permutation(np.arange(4))
 
 
 def test_model_is_a_minigrad_sequential_of_logits() -> None:
