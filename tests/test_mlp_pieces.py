@@ -244,3 +244,42 @@ def test_no_improvement_stopping_checks_its_arguments() -> None:
     with pytest.raises(TypeError, match="Optimizer"):
         mg.NoImprovementStopping(optimizer="sgd")  # type: ignore[arg-type]
     assert "n_iter_no_change=inf" in repr(mg.NoImprovementStopping(n_iter_no_change=math.inf))
+
+
+def test_adam_eps_hat_moments_side_by_side_survive_a_restored_or_loaded_state() -> None:
+    rng = np.random.default_rng(5)
+    a, b = _params(rng), _params(np.random.default_rng(5))
+    flat, each = AdamEpsHat(a, lr=0.05), AdamEpsHat(b, lr=0.05)
+    grads = [[rng.normal(size=p.shape) for p in a] for _ in range(6)]
+
+    def step(opt: AdamEpsHat, params: list[mg.Parameter], gs: list[np.ndarray], one_by_one: bool) -> None:
+        for p, g in zip(params, gs, strict=True):
+            p.grad = g
+        opt._step_each() if one_by_one else opt.step()
+
+    for k in range(3):
+        step(flat, a, grads[k], False)
+        step(each, b, grads[k], True)
+    saved = flat.copy_state()
+    step(flat, a, grads[3], False)
+    flat.set_state(saved)  # what fit does to undo a step: the views are replaced by copies
+    for p, q in zip(a, b, strict=True):
+        p.data[...] = q.data
+    other = AdamEpsHat(a, lr=0.05)
+    other.load_state_dict(flat.state_dict())
+    for k in range(3, 6):
+        step(other, a, grads[k], False)
+        step(each, b, grads[k], True)
+    for p, q in zip(a, b, strict=True):
+        np.testing.assert_array_equal(p.data, q.data)  # side by side or one by one: the same bits
+    assert other.state[0]["step"] == 6
+    mixed = [mg.Parameter(np.ones(2)), mg.Parameter(np.ones(2, dtype=np.float32))]
+    opt = AdamEpsHat(mixed, lr=0.1)
+    for p in mixed:
+        p.grad = np.ones(2)
+    opt.step()  # two dtypes: one by one
+    assert mixed[1].data.dtype == np.float32 and opt.state[1]["step"] == 1
+    opt.state[1]["step"] = 5
+    mixed[1].data = mixed[1].data.astype(np.float64)
+    opt.step()  # different step counts: one by one
+    assert opt.state[0]["step"] == 2 and opt.state[1]["step"] == 6

@@ -15,6 +15,10 @@ from minigrad.optim.adam import _buffer, _check_betas, _step_count
 from minigrad.optim.optimizer import Optimizer, _check_number
 from minigrad.parameter import Parameter
 
+#: ``(m, v, g, work, denominator, views)``: every parameter's moments, gradient and update side by side
+#: in 1-D arrays, and per parameter the views ``(m, v, g, work)`` of its shape into them.
+_Flat = tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any], list[tuple[NDArray[Any], ...]]]
+
 
 class AdamEpsHat(Optimizer):
     r"""Adam in the form of Kingma & Ba's Algorithm 1 note, the rule of scikit-learn's ``AdamOptimizer``.
@@ -72,9 +76,79 @@ class AdamEpsHat(Optimizer):
             raise ValueError(f"Invalid epsilon value: {eps} (expected a number > 0)")
         self.eps = float(eps)
         self._scratch: dict[int, tuple[NDArray[Any], NDArray[Any]]] = {}  # work arrays, not state
+        self._flat_arrays: _Flat | None = None
 
     def step(self) -> None:
-        """Apply one update to every parameter, in place (the rule in the class docstring)."""
+        """Apply one update to every parameter, in place (the rule in the class docstring).
+
+        The parameters' moments live side by side in one array, so that each
+        operation of the rule is one NumPy call for all of them (the state's
+        ``exp_avg`` and ``exp_avg_sq`` are views into it); element by element
+        the arithmetic is the same.  Parameters of different dtypes, or states
+        at different step counts, are updated one by one.
+        """
+        flat = self._flat()
+        if flat is None:
+            self._step_each()
+            return
+        m, v, g, buf, denom, views = flat
+        lr, eps = self.lr, self.eps
+        beta1, beta2 = self.betas
+        t = _step_count(self.state[0]["step"]) + 1
+        for p, (_, _, g_view, _) in zip(self.params, views, strict=True):
+            np.copyto(g_view, p.grad)
+        m *= beta1
+        np.multiply(g, 1 - beta1, out=buf)
+        m += buf  # m_t = β1 m_{t-1} + (1 - β1) g_t
+        v *= beta2
+        np.multiply(g, g, out=buf)
+        buf *= 1 - beta2
+        v += buf  # v_t = β2 v_{t-1} + (1 - β2) g_t²
+        step_size = lr * math.sqrt(1 - beta2**t) / (1 - beta1**t)  # γ_t
+        np.sqrt(v, out=denom)
+        denom += eps
+        np.multiply(m, -step_size, out=buf)
+        buf /= denom
+        for p, state, (_, _, _, update) in zip(self.params, self.state, views, strict=True):
+            p.data += update  # θ_t = θ_{t-1} - γ_t m_t / (sqrt(v_t) + ε̂)
+            state["step"] = t
+
+    def _flat(self) -> _Flat | None:
+        """The side-by-side arrays, (re)built from the state when it was replaced; None if they cannot be used."""
+        params, states = self.params, self.state
+        dtype = params[0].data.dtype
+        if any(p.data.dtype != dtype for p in params):
+            return None
+        flat = self._flat_arrays
+        if flat is not None and all(
+            s.get("exp_avg") is mv and s.get("exp_avg_sq") is vv
+            for s, (mv, vv, _, _) in zip(states, flat[5], strict=True)
+        ):
+            return flat if len({s["step"] for s in states}) == 1 else None
+        if any(states) and not (all(states) and len({_step_count(s["step"]) for s in states}) == 1):
+            return None
+        total = sum(p.data.size for p in params)
+        m, v = _array.zeros((total,), dtype), _array.zeros((total,), dtype)
+        g, buf, denom = (_array.empty((total,), dtype) for _ in range(3))
+        views: list[tuple[NDArray[Any], ...]] = []
+        start = 0
+        for p, state in zip(params, states, strict=True):
+            stop = start + p.data.size
+            mv, vv, gv, bv = (a[start:stop].reshape(p.data.shape) for a in (m, v, g, buf))
+            if state:  # a state put back or loaded: carry its moments over
+                np.copyto(mv, _buffer(state["exp_avg"]))
+                np.copyto(vv, _buffer(state["exp_avg_sq"]))
+            else:
+                state["step"] = 0
+            state["exp_avg"], state["exp_avg_sq"] = mv, vv
+            views.append((mv, vv, gv, bv))
+            start = stop
+        flat = self._flat_arrays = (m, v, g, buf, denom, views)
+        return flat
+
+    def _step_each(self) -> None:
+        """The update, one parameter at a time."""
+        self._flat_arrays = None
         lr, eps = self.lr, self.eps
         beta1, beta2 = self.betas
         scratch = self._scratch
@@ -90,17 +164,17 @@ class AdamEpsHat(Optimizer):
             buf, denom = _scratch_pair(scratch, i, p.data)
             m *= beta1
             np.multiply(g, 1 - beta1, out=buf)
-            m += buf  # m_t = β1 m_{t-1} + (1 - β1) g_t
+            m += buf
             v *= beta2
             np.multiply(g, g, out=buf)
             buf *= 1 - beta2
-            v += buf  # v_t = β2 v_{t-1} + (1 - β2) g_t²
-            step_size = lr * math.sqrt(1 - beta2**t) / (1 - beta1**t)  # γ_t
+            v += buf
+            step_size = lr * math.sqrt(1 - beta2**t) / (1 - beta1**t)
             np.sqrt(v, out=denom)
             denom += eps
             np.multiply(m, -step_size, out=buf)
             buf /= denom
-            p.data += buf  # θ_t = θ_{t-1} - γ_t m_t / (sqrt(v_t) + ε̂)
+            p.data += buf
             state["step"] = t
 
 
