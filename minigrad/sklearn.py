@@ -53,6 +53,12 @@ differ, and why:
   the last finite parameters restored, where scikit-learn finishes its
   iterations and raises ValueError.
 
+:class:`NeuralNetClassifier` and :class:`NeuralNetRegressor` turn any
+minigrad model into an estimator, as skorch does for PyTorch: a callable
+``module(n_features, n_outputs, rng=..., dtype=...)`` builds it (default
+:class:`MLP`), :func:`minigrad.fit` trains it with the cross-entropy or the
+mean squared error and the optimizer class of your choice.
+
 Needs scikit-learn (``pip install 'minigrad[data]'``); ``import minigrad``
 does not import this module.
 """
@@ -77,7 +83,7 @@ try:
     from sklearn.preprocessing import LabelBinarizer
     from sklearn.utils import check_random_state
     from sklearn.utils.metaestimators import available_if
-    from sklearn.utils.multiclass import type_of_target, unique_labels
+    from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
     from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 except ImportError as exc:  # pragma: no cover - the tests run with scikit-learn or skip this module
     raise ImportError(
@@ -89,6 +95,7 @@ from minigrad.callbacks import Callback
 from minigrad.convergence import NoImprovementStopping
 from minigrad.fit import fit as _fit
 from minigrad.linear import Linear
+from minigrad.losses import CrossEntropyLoss, MSELoss
 from minigrad.module import Module
 from minigrad.optim.adam_eps_hat import AdamEpsHat
 from minigrad.optim.inverse_scaling import InverseScalingLR
@@ -98,7 +105,7 @@ from minigrad.output_losses import HalfPoissonLoss, HalfSquaredLoss, OutputLoss,
 from minigrad.penalty import L2Penalty
 from minigrad.sequential import Sequential
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
+__all__ = ["MLP", "MLPClassifier", "MLPRegressor", "NeuralNetClassifier", "NeuralNetRegressor"]
 
 _HIDDEN = {"identity": None, "logistic": Sigmoid, "tanh": Tanh, "relu": ReLU}
 _OUTPUT_LOSSES: dict[str, type[OutputLoss]] = {
@@ -681,3 +688,179 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc]
         """Update the model with one epoch over (X, y)."""
         self._fit(X, y, incremental=True)
         return self
+
+
+# -- any minigrad model as an estimator ----------------------------------------------------------------
+
+
+class MLP:
+    """A picklable recipe for a minigrad MLP, the default ``module`` of :class:`NeuralNetClassifier`.
+
+    ``MLP(hidden, activation)(n_features, n_outputs, rng=rng, dtype=dtype)``
+    builds ``Sequential(Linear(n_features, h1), act, …, Linear(h_k, n_outputs))``
+    with minigrad's initialisation drawn from *rng*.  Any callable with that
+    signature returning a :class:`~minigrad.Module` can take its place.
+
+    Args:
+        hidden: the hidden layer sizes (an empty tuple: a linear model).
+        activation: ``"relu"``, ``"tanh"``, ``"logistic"`` or ``"identity"``.
+
+    Example:
+        >>> MLP((8,), "tanh")(3, 2, rng=0, dtype=np.float64)
+        Sequential(
+          (0): Linear(in_features=3, out_features=8, bias=True, dtype=float64)
+          (1): Tanh()
+          (2): Linear(in_features=8, out_features=2, bias=True, dtype=float64)
+        )
+    """
+
+    def __init__(self, hidden: tuple[int, ...] = (100,), activation: str = "relu") -> None:
+        if activation not in _HIDDEN:
+            raise ValueError(f"activation must be one of {sorted(_HIDDEN)}, got {activation!r}")
+        self.hidden = tuple(int(h) for h in hidden)
+        self.activation = activation
+
+    def __call__(self, n_features: int, n_outputs: int, *, rng: Any, dtype: Any) -> Module:
+        gen = np.random.default_rng(rng)
+        sizes = [n_features, *self.hidden, n_outputs]
+        layers: list[Module] = []
+        for i, (fan_in, fan_out) in enumerate(pairwise(sizes)):
+            layers.append(Linear(fan_in, fan_out, dtype=dtype, rng=gen))
+            hidden = _HIDDEN[self.activation]
+            if hidden is not None and i < len(sizes) - 2:
+                layers.append(hidden())
+        return Sequential(*layers)
+
+    def __repr__(self) -> str:
+        return f"MLP(hidden={self.hidden}, activation={self.activation!r})"
+
+
+class _NeuralNet(BaseEstimator):  # type: ignore[misc]
+    """What NeuralNetClassifier and NeuralNetRegressor share: build ``module``, train it with :func:`minigrad.fit`."""
+
+    def __init__(
+        self,
+        module: Any = None,
+        *,
+        optimizer: type[Optimizer] = AdamEpsHat,
+        lr: float = 1e-3,
+        max_epochs: int = 50,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        random_state: Any = None,
+        verbose: int = 0,
+    ) -> None:
+        self.module = module
+        self.optimizer = optimizer
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _train(self, X: NDArray[Any], y: NDArray[Any], n_outputs: int, loss: Any) -> None:
+        rs = check_random_state(self.random_state)
+        factory = self.module if self.module is not None else MLP()
+        model = factory(X.shape[1], n_outputs, rng=rs.randint(np.iinfo(np.int32).max), dtype=X.dtype)
+        if not isinstance(model, Module):
+            raise TypeError(f"module must build a minigrad Module, it built a {type(model).__name__}")
+        if not (isinstance(self.optimizer, type) and issubclass(self.optimizer, Optimizer)):
+            raise TypeError(f"optimizer must be a minigrad Optimizer class, got {self.optimizer!r}")
+        self.model_ = model
+        self.optimizer_ = self.optimizer(model.parameters(), lr=self.lr)
+        self.history_ = _fit(
+            model,
+            X,
+            y,
+            loss=loss,
+            optimizer=self.optimizer_,
+            epochs=self.max_epochs,
+            batch_size=min(self.batch_size, X.shape[0]),
+            shuffle=self.shuffle,
+            rng=rs.randint(np.iinfo(np.int32).max),
+            verbose=1 if self.verbose else 0,
+        )
+
+    def _raw(self, X: Any) -> NDArray[Any]:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        out: NDArray[Any] = self.model_(X)
+        return out
+
+    def __getstate__(self) -> dict[str, Any]:
+        state: dict[str, Any] = super().__getstate__()
+        if "model_" in state:
+            state = dict(state)
+            state["model_"] = _without_caches(state["model_"])
+        return state
+
+
+class NeuralNetClassifier(ClassifierMixin, _NeuralNet):  # type: ignore[misc]
+    """Any minigrad model as a scikit-learn classifier, trained by :func:`minigrad.fit` on the cross-entropy.
+
+    ``module(n_features, n_classes, rng=seed, dtype=dtype)`` builds the model
+    (default: :class:`MLP` with one hidden layer of 100); it must return logits
+    of shape ``(N, n_classes)``.  It is trained with
+    :class:`~minigrad.CrossEntropyLoss`, ``optimizer(model.parameters(),
+    lr=lr)`` (default :class:`~minigrad.optim.AdamEpsHat`), ``max_epochs``
+    epochs of mini-batches of ``batch_size``.  Fitted: ``model_``,
+    ``optimizer_``, ``history_`` (fit's :class:`~minigrad.History`),
+    ``classes_``, ``n_features_in_``.
+
+    Example:
+        >>> from sklearn.datasets import load_iris
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = NeuralNetClassifier(MLP((16,)), lr=0.01, max_epochs=60, random_state=0).fit(X, y)
+        >>> clf.score(X, y) > 0.95, clf.predict_proba(X[:1]).shape, len(clf.history_.loss)
+        (True, (1, 3), 60)
+    """
+
+    def fit(self, X: Any, y: Any) -> NeuralNetClassifier:
+        """Build the model and train it on (X, y); y holds class labels."""
+        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        self.classes_, indices = np.unique(y, return_inverse=True)
+        self._train(X, indices, len(self.classes_), CrossEntropyLoss())
+        return self
+
+    def predict_proba(self, X: Any) -> NDArray[Any]:
+        """The softmax of the model's logits, shape ``(n_samples, n_classes)``."""
+        return SoftmaxLogLoss().output(self._raw(X))
+
+    def predict(self, X: Any) -> NDArray[Any]:
+        """The class of the largest logit."""
+        logits = self._raw(X)
+        labels: NDArray[Any] = self.classes_[np.argmax(logits, axis=1)]
+        return labels
+
+
+class NeuralNetRegressor(RegressorMixin, _NeuralNet):  # type: ignore[misc]
+    """Any minigrad model as a scikit-learn regressor, trained by :func:`minigrad.fit` on the mean squared error.
+
+    As :class:`NeuralNetClassifier`, with ``module(n_features, n_outputs, rng=, dtype=)``
+    predicting ``(N, n_outputs)`` and :class:`~minigrad.MSELoss`.  A 1-D y gives
+    1-D predictions.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(200, 3)); y = X @ [1.0, -2.0, 0.5]
+        >>> reg = NeuralNetRegressor(MLP(()), lr=0.05, max_epochs=40, random_state=0).fit(X, y)
+        >>> reg.score(X, y) > 0.99
+        True
+    """
+
+    def fit(self, X: Any, y: Any) -> NeuralNetRegressor:
+        """Build the model and train it on (X, y); y is ``(n_samples,)`` or ``(n_samples, n_outputs)``."""
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=(np.float64, np.float32))
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        y2 = y.reshape(-1, 1) if y.ndim == 1 else y
+        self._train(X, y2.astype(X.dtype), y2.shape[1], MSELoss())
+        return self
+
+    def predict(self, X: Any) -> NDArray[Any]:
+        """The model's output: ``(n_samples,)`` for one output, else ``(n_samples, n_outputs)``."""
+        out = self._raw(X)
+        return out.ravel() if out.shape[1] == 1 else out

@@ -24,12 +24,14 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import minigrad as mg
 import minigrad.sklearn as mgs
-from minigrad.sklearn import MLPClassifier, MLPRegressor
+from minigrad.sklearn import MLP, MLPClassifier, MLPRegressor, NeuralNetClassifier, NeuralNetRegressor
 
 RTOL = 1e-10  # the promise: scikit-learn's numbers to 1e-10 relative (measured: about 1e-13)
 
 
-@parametrize_with_checks([MLPClassifier(max_iter=20), MLPRegressor(max_iter=20)])
+@parametrize_with_checks(
+    [MLPClassifier(max_iter=20), MLPRegressor(max_iter=20), NeuralNetClassifier(), NeuralNetRegressor()]
+)
 def test_sklearn_estimator_checks(estimator: Any, check: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -385,3 +387,33 @@ def test_the_less_travelled_paths(monkeypatch: Any) -> None:
         interrupted = MLPRegressor(hidden_layer_sizes=(3,)).fit(X, DATA["single"])
     assert interrupted.n_iter_ == 0 and interrupted.loss_curve_ == []
     monkeypatch.setattr(mg.L2Penalty, "forward", forward)
+
+
+def _wide_and_linear(n_features: int, n_outputs: int, *, rng: Any, dtype: Any) -> mg.Module:
+    return mg.Sequential(mg.Linear(n_features, n_outputs, dtype=dtype, rng=rng))
+
+
+def test_any_minigrad_model_as_an_estimator(tmp_path: Any) -> None:
+    X, y = DATA["X"], DATA["multiclass"]
+    clf = NeuralNetClassifier(MLP((8,), "tanh"), optimizer=mg.SGD, lr=0.1, max_epochs=30, random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.6 and isinstance(clf.optimizer_, mg.SGD) and len(clf.history_.loss) == 30
+    np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
+    assert list(clf.classes_) == ["a", "b", "c"] and set(clf.predict(X)) <= {"a", "b", "c"}
+    again = NeuralNetClassifier(MLP((8,), "tanh"), optimizer=mg.SGD, lr=0.1, max_epochs=30, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))  # the same seed, the same bits
+    copy = joblib.load(joblib.dump(clf, tmp_path / "nn.joblib")[0])
+    np.testing.assert_array_equal(copy.predict_proba(X), clf.predict_proba(X))
+    reg = NeuralNetRegressor(_wide_and_linear, lr=0.05, max_epochs=40, random_state=0)
+    reg.fit(X.astype(np.float32), DATA["multioutput"])
+    assert reg.predict(X).shape == (83, 2) and reg.predict(X).dtype == np.float32
+    assert reg.model_[0].weight.data.dtype == np.float32
+    search = GridSearchCV(NeuralNetRegressor(max_epochs=5), {"lr": [1e-3, 1e-2]}, cv=2).fit(X, DATA["single"])
+    assert search.best_params_["lr"] in (1e-3, 1e-2)
+    with pytest.raises(TypeError, match="minigrad Module"):
+        NeuralNetRegressor(lambda n, k, rng, dtype: "model").fit(X, DATA["single"])
+    with pytest.raises(TypeError, match="Optimizer class"):
+        NeuralNetRegressor(optimizer="adam").fit(X, DATA["single"])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="activation"):
+        MLP((3,), "softplus")
+    assert repr(MLP()) == "MLP(hidden=(100,), activation='relu')"
+    assert pickle.loads(pickle.dumps(NeuralNetClassifier(lr=0.5))).lr == 0.5  # unfitted: nothing to strip
