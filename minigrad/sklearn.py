@@ -52,6 +52,8 @@ differ, and why:
 - A diverging run (NaN or inf) raises :class:`minigrad.DivergenceError` with
   the last finite parameters restored, where scikit-learn finishes its
   iterations and raises ValueError.
+- ``verbose=True`` shows minigrad's progress display (:class:`minigrad.Progress`)
+  instead of scikit-learn's "Iteration i, loss = ..." lines.
 
 :class:`NeuralNetClassifier` and :class:`NeuralNetRegressor` turn any
 minigrad model into an estimator, as skorch does for PyTorch: a callable
