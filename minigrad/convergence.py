@@ -87,7 +87,9 @@ class NoImprovementStopping(Callback):
             raise TypeError(f"optimizer must be a minigrad Optimizer or None, got {type(optimizer).__name__}")
         _check_number("lr_divisor", lr_divisor, minimum=1.0)
         _check_number("min_lr", min_lr, minimum=0.0)
-        self.monitor = monitor
+        # fit checks a key of its logs before training; a function is called here instead
+        self.monitor: str | None = monitor if isinstance(monitor, str) else None
+        self.monitor_fn: Callable[[], float] | None = None if isinstance(monitor, str) else monitor
         self.mode: Literal["min", "max"] = mode
         self.tol = float(tol)
         self.n_iter_no_change = n_iter_no_change
@@ -109,8 +111,8 @@ class NoImprovementStopping(Callback):
         self.model = model
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
-        if callable(self.monitor):
-            value = float(self.monitor())
+        if self.monitor_fn is not None:
+            value = float(self.monitor_fn())
         elif self.monitor in logs:
             value = float(logs[self.monitor])
         else:
@@ -147,6 +149,6 @@ class NoImprovementStopping(Callback):
 
     def __repr__(self) -> str:
         return (
-            f"NoImprovementStopping(monitor={self.monitor!r}, mode={self.mode!r}, tol={self.tol}, "
+            f"NoImprovementStopping(monitor={self.monitor_fn or self.monitor!r}, mode={self.mode!r}, tol={self.tol}, "
             f"n_iter_no_change={self.n_iter_no_change})"
         )

@@ -71,6 +71,10 @@ class L2Penalty(Loss):
             )
         self._rows = 0
 
+    def check_target(self, target: NDArray[Any], name: str = "target") -> None:
+        """The wrapped loss's check of the targets (the penalty takes any)."""
+        self.loss.check_target(target, name)
+
     def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
         value = self.loss(pred, target)
         n = int(np.shape(pred)[0])

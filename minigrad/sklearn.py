@@ -824,6 +824,10 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):  # type: ignore[misc]
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         self.classes_, indices = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"NeuralNetClassifier needs samples of at least 2 classes; y has 1 class ({self.classes_[0]!r})"
+            )
         self._train(X, indices, len(self.classes_), CrossEntropyLoss())
         return self
 

@@ -193,6 +193,10 @@ def test_l2_penalty_refuses_what_it_cannot_wrap() -> None:
         mg.L2Penalty(mg.MSELoss(), [np.ones(2)], 0.1)  # type: ignore[list-item]
     with pytest.raises(ValueError, match="alpha"):
         mg.L2Penalty(mg.MSELoss(), [w], -1.0)
+    model = mg.Linear(2, 1, rng=0)
+    bce = mg.L2Penalty(mg.BCEWithLogitsLoss(), [model.weight], 0.1)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):  # the wrapped loss's target check, before any update
+        mg.fit(model, np.ones((3, 2)), np.array([0.0, 1.0, 2.0]), loss=bce, optimizer=mg.SGD(model, lr=0.1), epochs=1)
 
 
 def test_no_improvement_stopping_min_mode_and_adaptive_learning_rate() -> None:
