@@ -3,7 +3,8 @@
 Layers, losses and optimizers compute with array operators and in-place
 ufuncs on the arrays they are given; everything that *makes* an array from
 user input, draws random numbers or inspects a whole array for NaN/inf lives
-here.  A future array backend (CuPy, Dask) therefore has one module to adapt.
+here.  This is the NumPy side: :mod:`minigrad.backend` decides which library
+and device a model computes on and holds the general path's helpers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+from minigrad import backend
 
 #: Elements checked per block by :func:`check_finite`: large enough to amortise
 #: the Python loop, small enough (1 MiB of float64) to stay in cache for the
@@ -57,7 +60,9 @@ def as_float_array(a: ArrayLike, dtype: np.dtype[Any], name: str) -> NDArray[Any
     a float array of the right dtype is returned as it is (never written to).
     Complex, object and string data raise TypeError, and so does a masked
     array (``numpy.ma``): its hidden values would be used as if they were
-    data.  A finite value too large for *dtype* (``1e39`` for float32, a
+    data; so does an array of another library (a torch tensor): it is never
+    converted silently (the message says to call ``model.to(torch)``).  A
+    finite value too large for *dtype* (``1e39`` for float32, a
     ``longdouble`` beyond float64) raises ValueError instead of becoming inf.
 
     Example:
@@ -68,6 +73,10 @@ def as_float_array(a: ArrayLike, dtype: np.dtype[Any], name: str) -> NDArray[Any
     """
     if type(a) is np.ndarray and a.dtype == dtype:
         return a
+    if not isinstance(a, np.ndarray):
+        lib = backend.library_of(a)
+        if lib is not None and lib != "numpy":
+            raise TypeError(backend.foreign_message(name, lib, "numpy"))
     refuse_masked(a, name)
     if isinstance(a, np.ndarray) and a.dtype == dtype:  # a subclass such as np.memmap, used as it is
         return a
@@ -120,11 +129,11 @@ def check_2d(a: NDArray[Any], name: str) -> None:
         return
     if a.ndim == 1:
         raise ValueError(
-            f"Expected 2D array for {name}, got 1D array instead: shape {a.shape}. "
+            f"Expected 2D array for {name}, got 1D array instead: shape {tuple(a.shape)}. "
             "Reshape your data either using array.reshape(-1, 1) if your data has "
             "a single feature or array.reshape(1, -1) if it contains a single sample."
         )
-    raise ValueError(f"Expected 2D array for {name}, got {a.ndim}D array with shape {a.shape}")
+    raise ValueError(f"Expected 2D array for {name}, got {a.ndim}D array with shape {tuple(a.shape)}")
 
 
 def check_finite(a: NDArray[Any], name: str, first_row: int = 0) -> None:

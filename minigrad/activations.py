@@ -14,21 +14,23 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad import _array
+from minigrad import _array, backend
 from minigrad.module import Module
 
 
-def _as_input(x: ArrayLike) -> NDArray[Any]:
-    """The input as a float array (float32 stays float32; anything else becomes float64)."""
-    return _array.as_float_array(x, _array.result_dtype(x), "input")
+def _as_input(module: Module, x: ArrayLike) -> NDArray[Any]:
+    """The input as a float array of the module's library (float32 stays float32; anything else becomes float64)."""
+    if module.xp is np:
+        return _array.as_float_array(x, _array.result_dtype(x), "input")
+    return backend.as_float(x, module.xp, None, module.device, "input")  # type: ignore[no-any-return]
 
 
 def _check_grad_output(name: str, cached: NDArray[Any] | None, grad_output: NDArray[Any]) -> NDArray[Any]:
     """Return the array cached by forward, after checking backward's argument against it."""
     if cached is None:
         raise RuntimeError(f"{name}.backward called before forward")
-    if np.shape(grad_output) != cached.shape:
-        raise ValueError(f"grad_output has shape {np.shape(grad_output)}, expected {cached.shape}")
+    if tuple(grad_output.shape) != tuple(cached.shape):
+        raise ValueError(f"grad_output has shape {tuple(grad_output.shape)}, expected {tuple(cached.shape)}")
     return cached
 
 
@@ -60,9 +62,9 @@ class ReLU(Module):
 
     def forward(self, x: ArrayLike) -> NDArray[Any]:
         """Return ``max(x, 0)``."""
-        xa = _as_input(x)
+        xa = _as_input(self, x)
         self._mask = xa > 0
-        y: NDArray[Any] = np.maximum(xa, 0)  # propagates NaN, as torch.relu does
+        y: NDArray[Any] = self.xp.maximum(xa, 0)  # propagates NaN, as torch.relu does
         return y
 
     def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
@@ -70,6 +72,8 @@ class ReLU(Module):
         mask = _check_grad_output("ReLU", self._mask, grad_output)
         if not need_input_grad:
             return None
+        if self.xp is not np:  # the general path: standard calls only
+            return self.xp.where(mask, grad_output, 0.0)  # type: ignore[no-any-return]
         # np.where(mask, g, 0), computed as g * mask: in a training step, between the step's other
         # operations, np.where takes about 5x as long (NumPy 2.4).  The product gives the same numbers
         # except -0.0 (a negative g times False), which adding 0.0 turns into 0.0, and NaN where an inf or
@@ -120,17 +124,17 @@ class LeakyReLU(Module):
 
     def forward(self, x: ArrayLike) -> NDArray[Any]:
         """Return ``x`` where ``x > 0`` and ``negative_slope * x`` elsewhere."""
-        xa = _as_input(x)
+        xa = _as_input(self, x)
         mask = xa > 0
         self._mask = mask
-        return np.where(mask, xa, xa * self.negative_slope)
+        return self.xp.where(mask, xa, xa * self.negative_slope)  # type: ignore[no-any-return]
 
     def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
         """Return ``grad_output`` where ``x > 0`` and ``negative_slope * grad_output`` elsewhere."""
         mask = _check_grad_output("LeakyReLU", self._mask, grad_output)
         if not need_input_grad:
             return None
-        return np.where(mask, grad_output, grad_output * self.negative_slope)
+        return self.xp.where(mask, grad_output, grad_output * self.negative_slope)  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return f"LeakyReLU(negative_slope={self.negative_slope})"
@@ -164,7 +168,7 @@ class Tanh(Module):
 
     def forward(self, x: ArrayLike) -> NDArray[Any]:
         """Return ``tanh(x)``."""
-        y: NDArray[Any] = np.tanh(_as_input(x))
+        y: NDArray[Any] = self.xp.tanh(_as_input(self, x))
         self._output = y
         return y
 
@@ -193,8 +197,9 @@ def sigmoid(x: NDArray[Any]) -> NDArray[Any]:
         >>> sigmoid(np.array([-1000.0, 0.0, 1000.0]))
         array([0. , 0.5, 1. ])
     """
-    e = np.exp(-np.abs(x))
-    y: NDArray[Any] = np.where(x >= 0, 1, e) / (1 + e)
+    xp = np if isinstance(x, np.ndarray) else backend.namespace_of(x)
+    e = xp.exp(-xp.abs(x))
+    y: NDArray[Any] = xp.where(x >= 0, 1.0, e) / (1 + e)
     return y
 
 
@@ -226,7 +231,7 @@ class Sigmoid(Module):
 
     def forward(self, x: ArrayLike) -> NDArray[Any]:
         """Return ``1 / (1 + exp(-x))``."""
-        y = sigmoid(_as_input(x))
+        y = sigmoid(_as_input(self, x))
         self._output = y
         return y
 

@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad import _array
+from minigrad import _array, backend
 from minigrad import metrics as _metrics
 from minigrad.callbacks import Callback, EpochEndFn, as_callbacks, check_callable_as
 from minigrad.errors import DivergenceError
@@ -20,7 +20,7 @@ from minigrad.module import Module
 from minigrad.optim.optimizer import Optimizer
 from minigrad.parameter import Parameter
 from minigrad.progress import Progress
-from minigrad.trainer import Trainer, minibatch_epoch
+from minigrad.trainer import Trainer, check_one_library, minibatch_epoch
 
 #: Rows per forward pass when fit evaluates validation data and metrics:
 #: the activations of one block stay small however large the data set is.
@@ -58,8 +58,9 @@ def check_data(
 ) -> tuple[NDArray[Any], NDArray[Any]]:
     """Validate and convert training data to the model's dtype.
 
-    Returns ``(X, y)`` as arrays of the model's dtype; arrays that already
-    have it are used without a copy (and never written to).  ``y`` may be
+    Returns ``(X, y)`` as arrays of the model's library (``model.xp``),
+    device and dtype; arrays that already have it are used without a copy
+    (and never written to); lists are converted into the model's library.  ``y`` may be
     1-D for a single-output model; it is then viewed as ``(N, 1)``.  With
     ``class_targets`` (a loss such as CrossEntropyLoss) ``y`` must be the
     1-D class indices ``(N,)`` and stays 1-D.
@@ -71,7 +72,9 @@ def check_data(
     Raises:
         ValueError: X not 2-D, empty X, different row counts, y not 1-D or
             2-D, or NaN/inf anywhere.
-        TypeError: non-numeric data.
+        TypeError: non-numeric data, or arrays of another library than the
+            model's (``model.to(torch)`` moves the model; nothing is converted
+            between libraries silently), or on another device.
 
     Example:
         >>> import minigrad as mg
@@ -85,28 +88,55 @@ def check_data(
     """
     xname, yname = names
     dtype = model.dtype
-    Xa = _array.as_float_array(X, dtype, xname)
+    xp = model.xp
+    if xp is np:
+        Xa = _array.as_float_array(X, dtype, xname)
+    else:
+        Xa = backend.as_float(X, xp, dtype, model.device, xname)
+        _check_device(Xa, model, xname)
     _array.check_2d(Xa, xname)
     if Xa.shape[0] == 0 or Xa.shape[1] == 0:
-        raise ValueError(f"{xname} is empty (shape {Xa.shape}); fit needs at least one sample and one feature")
-    ya = _array.as_float_array(y, dtype, yname)
+        raise ValueError(f"{xname} is empty (shape {tuple(Xa.shape)}); fit needs at least one sample and one feature")
+    if xp is np:
+        ya = _array.as_float_array(y, dtype, yname)
+    else:
+        ya = backend.as_float(y, xp, dtype, model.device, yname)
+        _check_device(ya, model, yname)
     if class_targets:
         if ya.ndim != 1:
             hint = " (pass y.ravel())" if ya.ndim == 2 and ya.shape[1] == 1 else ""
-            raise ValueError(f"{yname} must hold class indices of shape (N,), got shape {ya.shape}{hint}")
+            raise ValueError(f"{yname} must hold class indices of shape (N,), got shape {tuple(ya.shape)}{hint}")
     elif ya.ndim == 1:
-        ya = ya.reshape(-1, 1)
+        ya = ya.reshape(-1, 1) if xp is np else xp.reshape(ya, (-1, 1))
     elif ya.ndim != 2:
-        raise ValueError(f"{yname} must be 1-D (single output) or 2-D (N, outputs), got shape {ya.shape}")
+        raise ValueError(f"{yname} must be 1-D (single output) or 2-D (N, outputs), got shape {tuple(ya.shape)}")
     if ya.shape[0] != Xa.shape[0]:
         raise ValueError(
-            f"{xname} and {yname} have different numbers of samples: {xname} has shape {Xa.shape}, "
-            f"{yname} has shape {np.shape(y)}"
+            f"{xname} and {yname} have different numbers of samples: {xname} has shape {tuple(Xa.shape)}, "
+            f"{yname} has shape {tuple(y.shape) if hasattr(y, 'shape') else np.shape(y)}"
         )
     if finite:
-        _array.check_finite(Xa, xname)
-        _array.check_finite(ya, yname)
+        check_finite(model, Xa, xname)
+        check_finite(model, ya, yname)
     return Xa, ya
+
+
+def check_finite(model: Module, a: Any, name: str) -> None:
+    """Raise ValueError if *a*, an array of *model*'s library, holds NaN or inf (naming the first bad row)."""
+    if model.xp is np:
+        _array.check_finite(a, name)
+    else:
+        backend.check_finite(a, model.xp, name)
+
+
+def _check_device(a: Any, model: Module, name: str) -> None:
+    """Raise TypeError if the array *a* is not on the model's device."""
+    device = backend.device_of(a)
+    if str(device) != str(model.device):
+        raise TypeError(
+            f"{name} is on device {device} but the model is on {model.device}: move {name} there "
+            f"or call model.to({backend.library_name(model.xp)}, device={str(device)!r})"
+        )
 
 
 def fit(
@@ -144,7 +174,9 @@ def fit(
 
     Args:
         model: the module to train, in place.
-        X: inputs, shape ``(N, in_features)``; converted to the model's dtype.
+        X: inputs, shape ``(N, in_features)``: arrays of the model's library
+            (NumPy, or the library of ``model.to``; another library is a
+            TypeError) or lists; converted to the model's dtype.
         y: targets, shape ``(N, outputs)``, or ``(N,)`` for a single-output
             model; for a loss with class targets (CrossEntropyLoss) the class
             indices, shape ``(N,)``.
@@ -259,6 +291,7 @@ def fit(
         raise TypeError(f"scheduler must have a step() method, got {type(scheduler).__name__}")
     if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
         raise ValueError("scheduler was made for a different optimizer than the one passed to fit")
+    check_one_library(model, params, optimizer)
     class_targets = bool(getattr(loss, "class_targets", False))
     metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
     Xa, ya = check_data(model, X, y, class_targets=class_targets, finite=False)
@@ -272,10 +305,10 @@ def fit(
     # Then a large X that the fused step streams anyway is checked for NaN/inf in its first pass, with no
     # extra read of X; y is checked here, and a bad X is still named before a bad y (as check_data does).
     x_checked_in_first_pass = unobserved and trainer.check_x_in_first_pass(Xa, ya, "X")
-    if not x_checked_in_first_pass or not _array.all_finite([ya]):
-        _array.check_finite(Xa, "X")
-    _array.check_finite(ya, "y")
-    y_was_1d = np.ndim(y) == 1 and not class_targets
+    if not x_checked_in_first_pass or not _all_finite(model, [ya]):
+        check_finite(model, Xa, "X")
+    check_finite(model, ya, "y")
+    y_was_1d = (y.ndim if hasattr(y, "ndim") else np.ndim(y)) == 1 and not class_targets
     val = _check_validation(model, validation_data, Xa, ya, class_targets)
     metric_fns = _metric_functions(metrics, loss)
     loss.check_target(ya, "y")
@@ -422,10 +455,12 @@ def _check_before_training(
     are all checked against the number of classes the model predicts.
     """
     with np.errstate(all="ignore"):
-        pred = model(X[:2])
+        pred = model(X[:2, ...])
     if class_targets:
         if pred.ndim != 2:
-            raise ValueError(f"a loss with class targets needs outputs of shape (N, C), the model gives {pred.shape}")
+            raise ValueError(
+                f"a loss with class targets needs outputs of shape (N, C), the model gives {tuple(pred.shape)}"
+            )
         if pred.shape[1] < 2:
             raise ValueError(
                 f"{type(loss).__name__} needs one output per class, the model has {pred.shape[1]} output: give its "
@@ -433,25 +468,27 @@ def _check_before_training(
                 "BCEWithLogitsLoss)"
             )
         try:
-            class_indices(y, y.shape[0], pred.shape[1])
+            class_indices(backend.to_numpy(y), y.shape[0], pred.shape[1])
         except ValueError as exc:
             raise ValueError(f"{names[1]}: {exc}") from None
-    elif pred.shape[1:] != y.shape[1:]:
+    elif tuple(pred.shape[1:]) != tuple(y.shape[1:]):
         raise ValueError(
-            f"the model predicts shape {(len(X), *pred.shape[1:])} for {names[0]} but {names[1]} has shape "
-            f"{y.shape}; they need the same number of outputs"
+            f"the model predicts shape {(X.shape[0], *pred.shape[1:])} for {names[0]} but {names[1]} has shape "
+            f"{tuple(y.shape)}; they need the same number of outputs"
         )
     for name, _ in metric_fns:
         if name == "r2" and y.shape[0] < 2:
             raise ValueError(f"metric 'r2' needs at least two samples, {names[1]} has {y.shape[0]}")
-    if _array.all_finite([pred]):
+    if _all_finite(model, [pred]):
         for name, fn in metric_fns:
-            if name == "r2" and pred.shape != y[:2].shape:
-                raise ValueError(f"metric 'r2' needs targets shaped like the predictions {pred.shape[1:]}")
+            if name == "r2" and tuple(pred.shape) != tuple(y[:2, ...].shape):
+                raise ValueError(f"metric 'r2' needs targets shaped like the predictions {tuple(pred.shape[1:])}")
             if name == "accuracy":
                 # Every target, against the first prediction repeated (a view): the metric's own checks
-                # of shape and whole-number classes, over all rows, at the cost of one evaluation.
-                fn(np.broadcast_to(pred[:1], (y.shape[0], *pred.shape[1:])), y)
+                # of shape and whole-number classes, over all rows, at the cost of one evaluation (metrics
+                # are numbers computed on NumPy: a target of another library is read back once here).
+                first = backend.to_numpy(pred[:1, ...])
+                fn(np.broadcast_to(first, (y.shape[0], *first.shape[1:])), backend.to_numpy(y))
 
 
 def _check_loss_and_optimizer(params: list[Parameter], loss: Loss, optimizer: Optimizer) -> None:
@@ -519,10 +556,15 @@ def _check_monitors(cbs: Sequence[Callback], keys: set[str]) -> None:
 def _predict(trainer: Trainer, X: NDArray[Any], rows: int, epoch: int) -> NDArray[Any]:
     """The model's output for X, ``rows`` at a time; NaN/inf restores the parameters and raises."""
     pred = trainer.model.predict(X, batch_size=rows)
-    if not _array.all_finite([pred]):
+    if not _all_finite(trainer.model, [pred]):
         trainer.restore()
         raise DivergenceError(epoch, "a prediction", trainer.optimizer.lr)
     return pred
+
+
+def _all_finite(model: Module, arrays: list[Any]) -> bool:
+    """True if every array (of *model*'s library) is free of NaN and inf."""
+    return _array.all_finite(arrays) if model.xp is np else backend.all_finite(arrays, model.xp)
 
 
 def _record_metrics(

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad import _array
+from minigrad import _array, backend
 from minigrad.module import Module
 
 __all__ = ["GradcheckError", "gradcheck"]
@@ -86,17 +86,20 @@ class GradcheckError(AssertionError):
 
 
 def _objective(module: Module, x: NDArray[Any], grad_output: NDArray[Any]) -> float:
-    out = np.asarray(module(x))
-    if out.shape != grad_output.shape:
-        raise ValueError(f"module output has shape {out.shape}, grad_output has shape {grad_output.shape}")
-    return float(np.sum(grad_output * out))
+    xp = module.xp
+    out = np.asarray(module(x)) if xp is np else module(x)
+    if tuple(out.shape) != tuple(grad_output.shape):
+        raise ValueError(
+            f"module output has shape {tuple(out.shape)}, grad_output has shape {tuple(grad_output.shape)}"
+        )
+    return float(xp.sum(grad_output * out))
 
 
 def _numerical(f: Any, arr: NDArray[Any], eps: float) -> NDArray[Any]:
     """Central differences of ``f()`` with respect to every entry of *arr*, perturbed in place and restored."""
-    grad = np.zeros(arr.shape, dtype=np.float64)
-    for index in np.ndindex(arr.shape):
-        original = arr[index]
+    grad = np.zeros(tuple(arr.shape), dtype=np.float64)
+    for index in np.ndindex(tuple(arr.shape)):
+        original = float(arr[index])  # a number, not a view (a torch index is a view)
         arr[index] = original + eps
         f_plus = f()
         arr[index] = original - eps
@@ -151,6 +154,10 @@ def gradcheck(
     The cost is two forward passes per input and parameter entry: use small
     shapes.
 
+    On a module moved to another library (``module.to(torch)``) the forward
+    and backward passes run there, on arrays of that library, and the
+    gradients are compared on NumPy copies.
+
     The module is left as it was: parameter values are restored exactly,
     parameter gradients are put back to what they held before the call, and
     a last forward on ``x`` refreshes its cache.  ``x`` is not modified.
@@ -188,44 +195,55 @@ def gradcheck(
     if not (atol >= 0 and rtol >= 0):
         raise ValueError(f"atol and rtol must be >= 0, got atol={atol}, rtol={rtol}")
     params = list(module.named_parameters())
+    xp = module.xp
     for name, p in params:
-        if p.data.dtype != np.float64:
+        if backend.dtype_name(p.data.dtype) != "float64":
             raise ValueError(
-                f"gradcheck needs a float64 module, but parameter {name!r} is {p.data.dtype}: "
+                f"gradcheck needs a float64 module, but parameter {name!r} is {backend.dtype_name(p.data.dtype)}: "
                 "float32 rounding swamps finite differences"
             )
-    xa = _array.copy(_array.as_float_array(x, np.dtype(np.float64), "x"))
-    out = np.asarray(module(xa))
-    if grad_output is None:
-        g = _array.normal(_array.as_rng(rng), 0.0, 1.0, out.shape, np.dtype(np.float64))
+    if xp is np:
+        xa = _array.copy(_array.as_float_array(x, np.dtype(np.float64), "x"))
+        out = np.asarray(module(xa))
     else:
+        xa = backend.copy(backend.as_float(x, xp, xp.float64, module.device, "x"), xp)
+        out = module(xa)
+    if grad_output is None:
+        g = _array.normal(_array.as_rng(rng), 0.0, 1.0, tuple(out.shape), np.dtype(np.float64))
+        if xp is not np:
+            g = backend.move(g, xp, module.device)
+    elif xp is np:
         g = _array.as_float_array(grad_output, np.dtype(np.float64), "grad_output")
-        if g.shape != out.shape:
-            raise ValueError(f"grad_output has shape {g.shape}, the module's output has shape {out.shape}")
+    else:
+        g = backend.as_float(grad_output, xp, xp.float64, module.device, "grad_output")
+    if tuple(g.shape) != tuple(out.shape):
+        raise ValueError(f"grad_output has shape {tuple(g.shape)}, the module's output has shape {tuple(out.shape)}")
 
-    saved_grads = [_array.copy(p.grad) for _, p in params]
+    saved_grads = [backend.copy(p.grad, xp) for _, p in params]
     try:
         for _, p in params:
             p.zero_grad()
         analytic_x = module.backward(g)
         if analytic_x is None:
             raise ValueError(f"{type(module).__name__}.backward returned None with need_input_grad=True")
-        analytic_x = np.asarray(analytic_x)
-        if analytic_x.shape != xa.shape:
-            raise ValueError(f"backward returned an input gradient of shape {analytic_x.shape}, expected {xa.shape}")
-        analytic = [("input", analytic_x, xa)] + [(name, _array.copy(p.grad), p.data) for name, p in params]
+        analytic_x = np.asarray(analytic_x) if xp is np else analytic_x
+        if tuple(analytic_x.shape) != tuple(xa.shape):
+            raise ValueError(
+                f"backward returned an input gradient of shape {tuple(analytic_x.shape)}, expected {tuple(xa.shape)}"
+            )
+        analytic = [("input", analytic_x, xa)] + [(name, backend.copy(p.grad, xp), p.data) for name, p in params]
 
         def f() -> float:
             return _objective(module, xa, g)
 
         error: GradcheckError | None = None
         for name, grad, arr in analytic:
-            error = _compare(name, grad, _numerical(f, arr, eps), atol, rtol)
+            error = _compare(name, backend.to_numpy(grad), _numerical(f, arr, eps), atol, rtol)
             if error is not None:
                 break
     finally:
         for (_, p), saved in zip(params, saved_grads, strict=True):
-            _array.copy_into(p.grad, saved)
+            p.grad = saved
         module(xa)
     if error is None:
         return True

@@ -11,7 +11,9 @@ Parameter's ``data``) it is given, keeps its dtype, and returns it.  Every
 random draw comes from ``rng``: an int seed or a ``numpy.random.Generator``
 (None gives a freshly seeded one).  Values are drawn in float64 and then
 rounded to the weight's dtype, so float32 and float64 weights from the same
-seed agree to float32 rounding.
+seed agree to float32 rounding.  A weight of another array library (a model
+moved by ``Module.to``) gets the same numbers as on NumPy, copied in place
+onto its device.
 
 Example:
     >>> import minigrad as mg
@@ -29,7 +31,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from minigrad import _array
+from minigrad import _array, backend
 from minigrad.parameter import Parameter
 
 __all__ = [
@@ -89,11 +91,25 @@ def calculate_gain(nonlinearity: Nonlinearity, param: float | None = None) -> fl
 
 def _array_of(tensor: Parameter | NDArray[Any]) -> NDArray[Any]:
     arr = tensor.data if isinstance(tensor, Parameter) else tensor
-    if not isinstance(arr, np.ndarray):
-        raise TypeError(f"expected a Parameter or a numpy array, got {type(tensor).__name__}")
-    if arr.dtype.kind != "f":
+    if isinstance(arr, np.ndarray):
+        if arr.dtype.kind != "f":
+            raise TypeError(f"can only initialise a floating-point array, got dtype {arr.dtype}")
+        return arr
+    if backend.library_of(arr) is None:
+        raise TypeError(f"expected a Parameter or an array, got {type(tensor).__name__}")
+    if backend.dtype_name(arr.dtype) not in ("float32", "float64"):
         raise TypeError(f"can only initialise a floating-point array, got dtype {arr.dtype}")
     return arr
+
+
+def _write(arr: Any, values: NDArray[Any]) -> None:
+    """Copy the NumPy *values* (drawn in float64) into *arr* of any library, in place, in its dtype."""
+    if isinstance(arr, np.ndarray):
+        _array.copy_into(arr, values)
+    else:
+        arr[...] = backend.move(
+            values.astype(backend.dtype_name(arr.dtype)), backend.namespace_of(arr), backend.device_of(arr)
+        )
 
 
 def _fans(arr: NDArray[Any]) -> tuple[int, int]:
@@ -117,14 +133,14 @@ def _check_gain(gain: float) -> float:
 def _fill_uniform(tensor: Tensor, bound: float, rng: int | np.random.Generator | None) -> Tensor:
     arr = _array_of(tensor)
     gen = _array.as_rng(rng)
-    _array.copy_into(arr, _array.uniform(gen, -bound, bound, arr.shape, np.dtype(np.float64)))
+    _write(arr, _array.uniform(gen, -bound, bound, tuple(arr.shape), np.dtype(np.float64)))
     return tensor
 
 
 def _fill_normal(tensor: Tensor, std: float, rng: int | np.random.Generator | None) -> Tensor:
     arr = _array_of(tensor)
     gen = _array.as_rng(rng)
-    _array.copy_into(arr, _array.normal(gen, 0.0, std, arr.shape, np.dtype(np.float64)))
+    _write(arr, _array.normal(gen, 0.0, std, tuple(arr.shape), np.dtype(np.float64)))
     return tensor
 
 

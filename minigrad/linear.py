@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from minigrad import _array
+from minigrad import _array, backend
 from minigrad.module import Module
 from minigrad.parameter import Parameter
 
@@ -77,6 +77,8 @@ class Linear(Module):
 
     def forward(self, x: ArrayLike) -> NDArray[Any]:
         """Return ``x @ W.T + b`` for ``x`` of shape ``(N, in_features)``."""
+        if self.xp is not np:
+            return self._forward_standard(x)  # type: ignore[no-any-return]
         w = self.weight.data
         if not (type(x) is np.ndarray and x.dtype == w.dtype):  # (a masked array is refused there)
             x = _array.as_float_array(x, w.dtype, "input")
@@ -95,11 +97,23 @@ class Linear(Module):
         self._input = x
         return out
 
+    def _forward_standard(self, x: ArrayLike) -> Any:
+        """:meth:`forward` on any library, with Array API standard calls only."""
+        w = self.weight.data
+        xa = backend.as_float(x, self.xp, w.dtype, self.device, "input")
+        if xa.ndim != 2 or xa.shape[1] != self.in_features:
+            self._refuse(xa)
+        out = xa @ w.T
+        if self.bias is not None:
+            out = out + self.bias.data
+        self._input = xa
+        return out
+
     def _refuse(self, x: NDArray[Any]) -> None:
         """Raise ValueError for an input that is not 2-D or has the wrong number of features."""
         _array.check_2d(x, "input")
         raise ValueError(
-            f"Linear expects input of shape (N, {self.in_features}), got {x.shape}: "
+            f"Linear expects input of shape (N, {self.in_features}), got {tuple(x.shape)}: "
             f"X has {x.shape[1]} features but the layer has in_features={self.in_features}"
         )
 
@@ -109,8 +123,8 @@ class Linear(Module):
         if x is None:
             raise RuntimeError("Linear.backward called before forward")
         n = x.shape[0]
-        if grad_output.shape != (n, self.out_features):
-            raise ValueError(f"grad_output has shape {grad_output.shape}, expected {(n, self.out_features)}")
+        if tuple(grad_output.shape) != (n, self.out_features):
+            raise ValueError(f"grad_output has shape {tuple(grad_output.shape)}, expected {(n, self.out_features)}")
         # dL/dW += g^T x and dL/db += 1^T g, the sum of g's rows (written straight in after zero_grad)
         self.weight.add_dot(grad_output.T, x)
         bias = self.bias
@@ -121,6 +135,8 @@ class Linear(Module):
             bias.add_dot(ones, grad_output)
         if not need_input_grad:
             return None
+        if self.xp is not np:
+            return grad_output @ self.weight.data  # type: ignore[no-any-return]
         grad_input: NDArray[Any] = np.dot(grad_output, self.weight.data)
         return grad_input
 
@@ -130,12 +146,15 @@ class Linear(Module):
         As a BLAS product it is twice as fast as ``g.sum(axis=0)`` on small batches.
         """
         ones = self._ones
-        if ones is None or ones.shape[0] < n or ones.dtype != self.weight.data.dtype:
-            ones = self._ones = _array.ones(n, self.weight.data.dtype)
+        dtype = self.weight.data.dtype
+        if ones is None or ones.shape[0] < n or ones.dtype != dtype:
+            xp = self.xp
+            ones = _array.ones(n, dtype) if xp is np else xp.ones(n, dtype=dtype, device=self.device)
+            self._ones = ones
         return ones if ones.shape[0] == n else ones[:n]
 
     def __repr__(self) -> str:
         return (
             f"Linear(in_features={self.in_features}, out_features={self.out_features}, "
-            f"bias={self.bias is not None}, dtype={self.weight.data.dtype})"
+            f"bias={self.bias is not None}, dtype={backend.dtype_name(self.weight.data.dtype)})"
         )

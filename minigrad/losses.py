@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad import _array
+from minigrad import _array, backend
 from minigrad.activations import sigmoid
 
 Reduction = Literal["mean", "sum"]
@@ -70,24 +70,52 @@ class Loss:
         ):
             p, t = pred, target  # the common case, with no conversion to make
         else:
-            p = _array.as_float_array(pred, _array.result_dtype(pred), "prediction")
-            t = _array.as_float_array(target, p.dtype, "target")
+            xp = _pair_namespace(pred, target)
+            if xp is np:
+                p = _array.as_float_array(pred, _array.result_dtype(pred), "prediction")
+                t = _array.as_float_array(target, p.dtype, "target")
+            else:  # another library: the target must be of it too (a list is converted onto pred's device)
+                p = backend.as_float(pred, xp, None, None, "prediction")
+                device = backend.device_of(p) if backend.library_of(target) is None else None
+                t = backend.as_float(target, xp, p.dtype, device, "target")
+                if tuple(p.shape) != tuple(t.shape) or math.prod(p.shape) == 0:
+                    self._check_shapes(p, t)
+                return p, t
         if p.shape != t.shape or p.size == 0:
             self._check_shapes(p, t)
         return p, t
 
     @staticmethod
     def _check_shapes(pred: NDArray[Any], target: NDArray[Any]) -> None:
-        if pred.shape != target.shape:
+        if tuple(pred.shape) != tuple(target.shape):
             raise ValueError(
-                f"prediction shape {pred.shape} and target shape {target.shape} differ; "
+                f"prediction shape {tuple(pred.shape)} and target shape {tuple(target.shape)} differ; "
                 "losses do not broadcast (reshape the target to the prediction's shape)"
             )
-        if pred.size == 0:
+        if math.prod(pred.shape) == 0:
             raise ValueError("cannot compute a loss over an empty prediction")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(reduction={self.reduction!r})"
+
+
+def _pair_namespace(pred: Any, target: Any) -> Any:
+    """The namespace a loss computes in: *pred*'s library, or *target*'s when *pred* is a list."""
+    if backend.library_of(pred) is not None:
+        return backend.namespace_of(pred)
+    if backend.library_of(target) not in (None, "numpy"):
+        return backend.namespace_of(target)
+    return np
+
+
+def _xp(a: Any) -> Any:
+    """The namespace of the checked array *a* (NumPy at the cost of one type check)."""
+    return np if isinstance(a, np.ndarray) else backend.namespace_of(a)
+
+
+def _size(a: Any) -> int:
+    """The number of elements of an array of any library (torch's ``size`` is a method)."""
+    return math.prod(a.shape)
 
 
 class MSELoss(Loss):
@@ -121,14 +149,17 @@ class MSELoss(Loss):
         p, t = self._pair(pred, target)
         diff = p - t
         self._diff = diff
-        total = float(np.vdot(diff, diff))  # _array.sum_of_squares, inlined: this runs once per step
-        return total / diff.size if self.reduction == "mean" else total
+        if isinstance(diff, np.ndarray):
+            total = float(np.vdot(diff, diff))  # _array.sum_of_squares, inlined: this runs once per step
+            return total / diff.size if self.reduction == "mean" else total
+        total = float(_xp(diff).sum(diff * diff))
+        return total / _size(diff) if self.reduction == "mean" else total
 
     def backward(self) -> NDArray[Any]:
         diff = self._diff
         if diff is None:
             raise RuntimeError("MSELoss.backward called before the loss was computed")
-        return diff * self.grad_scale(diff.size)
+        return diff * self.grad_scale(diff.size if isinstance(diff, np.ndarray) else _size(diff))
 
     def grad_scale(self, size: int) -> float:
         """The factor in ``dL/dp = factor * (p - t)``: ``2 / size`` for "mean", 2 for "sum"."""
@@ -172,13 +203,14 @@ class L1Loss(Loss):
         p, t = self._pair(pred, target)
         diff = p - t
         self._diff = diff
-        return _reduce(self, float(np.abs(diff).sum()), diff.size)
+        xp = _xp(diff)
+        return _reduce(self, float(xp.sum(xp.abs(diff))), _size(diff))
 
     def backward(self) -> NDArray[Any]:
         diff = self._diff
         if diff is None:
             raise RuntimeError("L1Loss.backward called before the loss was computed")
-        grad: NDArray[Any] = np.sign(diff) * _scale(self, diff.size)
+        grad: NDArray[Any] = _xp(diff).sign(diff) * _scale(self, _size(diff))
         return grad
 
 
@@ -221,16 +253,17 @@ class HuberLoss(Loss):
         p, t = self._pair(pred, target)
         diff = p - t
         self._diff = diff
-        ad = np.abs(diff)
+        xp = _xp(diff)
+        ad = xp.abs(diff)
         delta = self.delta
-        elementwise = np.where(ad < delta, 0.5 * diff * diff, delta * (ad - 0.5 * delta))
-        return _reduce(self, float(elementwise.sum()), diff.size)
+        elementwise = xp.where(ad < delta, 0.5 * diff * diff, delta * (ad - 0.5 * delta))
+        return _reduce(self, float(xp.sum(elementwise)), _size(diff))
 
     def backward(self) -> NDArray[Any]:
         diff = self._diff
         if diff is None:
             raise RuntimeError("HuberLoss.backward called before the loss was computed")
-        grad: NDArray[Any] = np.clip(diff, -self.delta, self.delta) * _scale(self, diff.size)
+        grad: NDArray[Any] = _xp(diff).clip(diff, -self.delta, self.delta) * _scale(self, _size(diff))
         return grad
 
     def __repr__(self) -> str:
@@ -270,27 +303,37 @@ class BCEWithLogitsLoss(Loss):
 
     def check_target(self, target: NDArray[Any], name: str = "target") -> None:
         """Raise ValueError unless every value of *target* is in [0, 1] (NaN is not)."""
-        if target.size == 0 or (target.min() >= 0 and target.max() <= 1):  # two reductions, no temporary
-            return
-        valid = (target >= 0) & (target <= 1)  # False for NaN too
-        i = int(np.argmin(valid.reshape(-1)))
+        if not isinstance(target, np.ndarray):  # another library: standard calls only
+            xp = backend.namespace_of(target)
+            valid = (target >= 0) & (target <= 1)  # False for NaN too
+            if _size(target) == 0 or bool(xp.all(valid)):
+                return
+            i = int(xp.argmax(xp.astype(xp.logical_not(xp.reshape(valid, (-1,))), xp.int8)))
+            value = float(xp.reshape(target, (-1,))[i])
+        else:
+            if target.size == 0 or (target.min() >= 0 and target.max() <= 1):  # two reductions, no temporary
+                return
+            valid = (target >= 0) & (target <= 1)  # False for NaN too
+            i = int(np.argmin(valid.reshape(-1)))
+            value = target.reshape(-1)[i].item()
         raise ValueError(
             f"BCEWithLogitsLoss targets must be probabilities in [0, 1] (class labels 0 and 1), "
-            f"got {target.reshape(-1)[i].item()!r} in {name} at flat index {i}"
+            f"got {value!r} in {name} at flat index {i}"
         )
 
     def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
         x, y = self._pair(pred, target)
         self.check_target(y)
+        xp = _xp(x)
         self._logits, self._target = x, y
-        elementwise = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
-        return _reduce(self, float(elementwise.sum()), x.size)
+        elementwise = xp.maximum(x, 0) - x * y + xp.log1p(xp.exp(-xp.abs(x)))
+        return _reduce(self, float(xp.sum(elementwise)), _size(x))
 
     def backward(self) -> NDArray[Any]:
         x, y = self._logits, self._target
         if x is None or y is None:
             raise RuntimeError("BCEWithLogitsLoss.backward called before the loss was computed")
-        grad: NDArray[Any] = (sigmoid(x) - y) * _scale(self, x.size)
+        grad: NDArray[Any] = (sigmoid(x) - y) * _scale(self, _size(x))
         return grad
 
 
@@ -335,19 +378,27 @@ class CrossEntropyLoss(Loss):
         self._classes: NDArray[Any] | None = None
 
     def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
-        z = _array.as_float_array(pred, _array.result_dtype(pred), "logits")
+        xp = _pair_namespace(pred, target)
+        if xp is np:
+            z = _array.as_float_array(pred, _array.result_dtype(pred), "logits")
+        else:
+            z = backend.as_float(pred, xp, None, None, "logits")
         if z.ndim != 2:
-            raise ValueError(f"CrossEntropyLoss expects logits of shape (N, C), got shape {z.shape}")
+            raise ValueError(f"CrossEntropyLoss expects logits of shape (N, C), got shape {tuple(z.shape)}")
         n, c = z.shape
         if n == 0 or c == 0:
-            raise ValueError(f"cannot compute a loss over empty logits of shape {z.shape}")
-        classes = class_indices(target, n, c)
-        shifted = z - z.max(axis=1, keepdims=True)
-        e = np.exp(shifted)  # every exponent is <= 0: no overflow
-        s = e.sum(axis=1)
-        rows = np.arange(n)
+            raise ValueError(f"cannot compute a loss over empty logits of shape {tuple(z.shape)}")
+        shifted = z - xp.max(z, axis=1, keepdims=True)
+        e = xp.exp(shifted)  # every exponent is <= 0: no overflow
+        s = xp.sum(e, axis=1)
+        if xp is np:
+            classes = class_indices(target, n, c)
+            picked = shifted[np.arange(n), classes]
+        else:  # the one-hot mask of the classes selects z_i[y_i] - m_i with standard calls (a sum of one term)
+            classes = _class_mask(target, n, c, xp, backend.device_of(z))
+            picked = xp.sum(xp.where(classes, shifted, 0.0), axis=1)
         # l_i = logsumexp(z_i) - z_i[y_i] = log(s_i) - (z_i[y_i] - m_i)
-        total = float((np.log(s) - shifted[rows, classes]).sum())
+        total = float(xp.sum(xp.log(s) - picked))
         self._probs = e / s[:, None]
         self._classes = classes
         return _reduce(self, total, n)
@@ -356,6 +407,8 @@ class CrossEntropyLoss(Loss):
         probs, classes = self._probs, self._classes
         if probs is None or classes is None:
             raise RuntimeError("CrossEntropyLoss.backward called before the loss was computed")
+        if not isinstance(probs, np.ndarray):  # classes is the one-hot mask: subtracting 1 or 0 is the same arithmetic
+            return (probs - _xp(probs).astype(classes, probs.dtype)) * _scale(self, probs.shape[0])
         grad = probs.copy()
         grad[np.arange(probs.shape[0]), classes] -= 1
         grad *= _scale(self, probs.shape[0])
@@ -373,6 +426,9 @@ def class_indices(target: ArrayLike, n: int, num_classes: int) -> NDArray[np.int
         >>> class_indices([2.0, 0.0], 2, 3)
         array([2, 0])
     """
+    lib = backend.library_of(target)
+    if lib is not None and lib != "numpy":
+        raise TypeError(backend.foreign_message("target", lib, "numpy"))
     _array.refuse_masked(target, "target")
     t = np.asarray(target)
     if t.shape != (n,):
@@ -398,3 +454,40 @@ def class_indices(target: ArrayLike, n: int, num_classes: int) -> NDArray[np.int
         i = int(np.argmax(out_of_range))
         raise ValueError(f"class targets must be in [0, {num_classes - 1}], got {t[i].item()!r} at index {i}")
     return t.astype(np.intp)
+
+
+def _class_mask(target: Any, n: int, num_classes: int, xp: Any, device: Any) -> Any:
+    """:func:`class_indices` for a library other than NumPy: the checked classes as an ``(n, C)`` one-hot mask.
+
+    The target must be an array of *xp*'s library (or a list, converted onto *device*).
+    """
+    if backend.library_of(target) is None:
+        target = xp.asarray(np.asarray(target), device=device)
+    elif backend.library_of(target) != backend.library_name(xp):
+        raise TypeError(backend.foreign_message("target", str(backend.library_of(target)), backend.library_name(xp)))
+    t = target
+    shape = tuple(t.shape)
+    if shape != (n,):
+        hint = ""
+        if shape == (n, 1):
+            hint = "; pass the classes as a 1-D array (y.ravel())"
+        elif shape == (n, num_classes):
+            hint = "; one-hot or probability targets are not supported, pass class indices (y.argmax(axis=1))"
+        raise ValueError(
+            f"CrossEntropyLoss expects class indices of shape ({n},) for logits of shape ({n}, {num_classes}), "
+            f"got target shape {shape}{hint}"
+        )
+    if xp.isdtype(t.dtype, "bool") or not xp.isdtype(t.dtype, ("integral", "real floating")):
+        raise ValueError(f"class targets must be integers, got dtype {t.dtype}")
+    if xp.isdtype(t.dtype, "real floating"):
+        bad = xp.logical_not(xp.isfinite(t)) | (t != xp.floor(t))
+        if bool(xp.any(bad)):
+            i = int(xp.argmax(xp.astype(bad, xp.int8)))
+            raise ValueError(f"class targets must be whole numbers, got {float(t[i])!r} at index {i}")
+    out_of_range = (t < 0) | (t >= num_classes)
+    if bool(xp.any(out_of_range)):
+        i = int(xp.argmax(xp.astype(out_of_range, xp.int8)))
+        value = float(t[i]) if xp.isdtype(t.dtype, "real floating") else int(t[i])
+        raise ValueError(f"class targets must be in [0, {num_classes - 1}], got {value!r} at index {i}")
+    labels = xp.astype(t, xp.int64)
+    return labels[:, None] == xp.arange(num_classes, dtype=xp.int64, device=device)[None, :]

@@ -3,6 +3,8 @@
 Both functions take ``(pred, target)`` in that order, like minigrad's losses
 (and ``torchmetrics``); scikit-learn's ``accuracy_score`` and ``r2_score`` take
 ``(y_true, y_pred)``.  Neither broadcasts: shapes must agree as documented.
+Arrays of any library are accepted (a model moved by ``model.to(torch)``
+gives torch tensors): a metric is a number, computed on NumPy copies.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad import _array
+from minigrad import _array, backend
 
 
 def accuracy(pred: ArrayLike, target: ArrayLike, *, threshold: float = 0.5) -> float:
@@ -57,6 +59,7 @@ def accuracy(pred: ArrayLike, target: ArrayLike, *, threshold: float = 0.5) -> f
         >>> accuracy(np.array([[-0.3], [1.2]]), np.array([0, 1]), threshold=0.0)
         1.0
     """
+    pred, target = _host(pred), _host(target)
     p = _array.as_float_array(pred, _array.result_dtype(pred), "pred")
     t = _array.as_float_array(target, np.dtype(np.float64), "target")
     if p.ndim not in (1, 2) or p.shape[0] == 0:
@@ -107,8 +110,8 @@ def r2_score(pred: ArrayLike, target: ArrayLike) -> float:
         >>> r2_score(np.array([2.5, 0.0, 2.0, 8.0]), np.array([3.0, -0.5, 2.0, 7.0]))
         0.9486081370449679
     """
-    p = _array.as_float_array(pred, np.dtype(np.float64), "pred")
-    t = _array.as_float_array(target, np.dtype(np.float64), "target")
+    p = _array.as_float_array(_host(pred), np.dtype(np.float64), "pred")
+    t = _array.as_float_array(_host(target), np.dtype(np.float64), "target")
     if p.shape != t.shape:
         raise ValueError(f"pred shape {p.shape} and target shape {t.shape} differ; r2_score does not broadcast")
     if p.ndim not in (1, 2):
@@ -123,3 +126,8 @@ def r2_score(pred: ArrayLike, target: ArrayLike) -> float:
     ss_tot = ((t2 - t2.mean(axis=0)) ** 2).sum(axis=0)
     scores = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.where(ss_res == 0, 1.0, 0.0))
     return float(scores.mean())
+
+
+def _host(a: ArrayLike) -> ArrayLike:
+    """An array of any library as NumPy values (a metric is a number, computed on the host); other data as it is."""
+    return backend.to_numpy(a) if backend.library_of(a) not in (None, "numpy") else a

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad import _array
+from minigrad import _array, backend
 from minigrad.parameter import Parameter
 
 
@@ -64,6 +64,9 @@ class Module:
     #: a NumPy-only fast path is taken only under ``if xp is np``.
     xp: Any = np
 
+    #: The device of this module's arrays (``"cpu"`` for NumPy), set by :meth:`to`.
+    device: Any = "cpu"
+
     #: Names of the attributes that hold this module's buffers: arrays that are
     #: part of its state (saved, loaded, moved with the model) but are not
     #: trained, such as a batch norm's running statistics.  An attribute may
@@ -115,6 +118,8 @@ class Module:
             return self.forward(x)
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
+        if self.xp is not np:
+            return self._predict_blocks(x, batch_size)  # type: ignore[no-any-return]
         # An array is sliced as it is and each block converted by forward, so a
         # dtype conversion never copies all of x at once; other inputs are converted here.
         xa = x if isinstance(x, np.ndarray) else _array.as_float_array(x, self.dtype, "x")
@@ -139,6 +144,105 @@ class Module:
             out[start:stop] = block
         assert out is not None
         return out
+
+    def _predict_blocks(self, x: ArrayLike, batch_size: int) -> Any:
+        """:meth:`predict` on a library other than NumPy: the blocks' outputs joined by ``xp.concat``."""
+        xp = self.xp
+        xa: Any = x if backend.library_of(x) is not None else backend.as_float(x, xp, self.dtype, self.device, "x")
+        if xa.ndim == 0:
+            raise ValueError("predict needs an input with a leading sample axis, got a scalar")
+        n = xa.shape[0]
+        if n <= batch_size:
+            return self.forward(xa)
+        blocks: list[Any] = []
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            block = self.forward(xa[start:stop, ...])
+            if block.ndim == 0 or block.shape[0] != stop - start:
+                raise ValueError(
+                    f"{type(self).__name__}.forward returned shape {tuple(block.shape)} for {stop - start} rows; "
+                    "predict needs one output row per input row"
+                )
+            if blocks and block.shape[1:] != blocks[0].shape[1:]:
+                raise ValueError(f"{type(self).__name__}.forward returned blocks of different shapes")
+            blocks.append(block)
+        return xp.concat(blocks, axis=0)
+
+    # -- array library and device ---------------------------------------------
+
+    def to(self, xp: Any, device: Any = None) -> Module:
+        """Move the module into the array library *xp* (and onto *device*); return the module.
+
+        *xp* is the library module itself: ``numpy``, ``torch``, ``cupy``,
+        ``array_api_strict`` (or any namespace of the Python Array API
+        standard).  Its standard namespace is resolved once, here (for torch
+        and CuPy through array-api-compat, ``pip install minigrad[array]``),
+        and set as ``xp`` on this module and every sub-module, with *device*
+        (None: the library's default device, e.g. torch's CPU).
+
+        Every parameter's ``data`` and ``grad``, every buffer
+        (``named_buffers``) and every other array a module keeps (the arrays
+        its forward cached for backward) are copied into the new library; the
+        :class:`Parameter` objects stay the same objects, so an optimizer
+        built before keeps working, and creates its state (momentum, Adam's
+        moments) in the new library at its next step.  State an optimizer
+        already made stays where it was made (``fit`` says so):
+        ``optimizer.load_state_dict(optimizer.state_dict())`` moves it into
+        the parameters' library.  Tied parameters stay tied.
+
+        From then on the model's inputs, outputs and gradients are arrays of
+        that library; data of another library is a TypeError (lists are
+        converted).  float32 stays float32.
+
+        Args:
+            xp: the array library module (or a standard namespace).
+            device: a device of that library (``"cuda"``, ``"cuda:1"``,
+                ``torch.device(...)``), or None for its default.
+
+        Raises:
+            TypeError: *xp* is not an array library.
+            ImportError: array-api-compat is needed (torch, CuPy) and missing.
+
+        Example:
+            >>> import numpy as np, minigrad as mg
+            >>> model = mg.Linear(2, 1, rng=0)
+            >>> model.to(np) is model, model.xp is np, model.device
+            (True, True, 'cpu')
+        """
+        ns = backend.namespace(xp)
+        moved: set[int] = set()
+        for module in self.modules():
+            for name, value in list(vars(module).items()):
+                if isinstance(value, Parameter):
+                    if id(value) not in moved:
+                        moved.add(id(value))
+                        value.data = backend.move(value.data, ns, device)
+                        value._grad = backend.move(value._grad, ns, device)
+                        value.xp = ns
+                elif backend.library_of(value) is not None and not isinstance(value, np.generic):
+                    setattr(module, name, backend.move(value, ns, device))
+        resolved = device
+        for p in self.parameters():
+            resolved = backend.device_of(p.data)
+            break
+        if resolved is None:
+            resolved = "cpu" if ns is np else backend.device_of(ns.zeros(1))
+        for module in self.modules():
+            module.xp = ns
+            module.device = resolved
+        return self
+
+    def children(self) -> Iterator[Module]:
+        """The direct sub-modules, in the order they were assigned (as ``torch.nn.Module.children``)."""
+        for value in vars(self).values():
+            if isinstance(value, Module):
+                yield value
+
+    def modules(self) -> Iterator[Module]:
+        """This module, then every sub-module, depth first (as ``torch.nn.Module.modules``)."""
+        yield self
+        for child in self.children():
+            yield from child.modules()
 
     # -- parameters ---------------------------------------------------------
 
@@ -174,17 +278,20 @@ class Module:
             p.zero_grad()
 
     @property
-    def dtype(self) -> np.dtype[Any]:
-        """The dtype of the first parameter (float64 for a module without any)."""
+    def dtype(self) -> Any:
+        """The dtype of the first parameter (float64 for a module without any), a dtype of the module's library."""
         for p in self.parameters():
             return p.data.dtype
-        return np.dtype(np.float64)
+        return np.dtype(np.float64) if self.xp is np else self.xp.float64
 
     # -- state --------------------------------------------------------------
 
     def state_dict(self) -> dict[str, NDArray[Any]]:
-        """Return ``{name: copy of parameter data}``; later training does not change it."""
-        return {name: _array.copy(p.data) for name, p in self.named_parameters()}
+        """Return ``{name: copy of parameter data}``; later training does not change it.
+
+        The copies are arrays of the module's library and device.
+        """
+        return {name: backend.copy(p.data, p.xp) for name, p in self.named_parameters()}
 
     def load_state_dict(self, state_dict: Mapping[str, ArrayLike]) -> None:
         """Copy arrays from *state_dict* into the parameters, all or nothing.
@@ -193,6 +300,10 @@ class Module:
         a missing or unexpected name raises KeyError, a wrong shape, a
         non-numeric array or a NaN/inf raises ValueError, and in each case
         the module is left exactly as it was.
+
+        Values may be arrays of the module's library, NumPy arrays or lists
+        (a saved state): they are copied into the module's library and device.
+        An array of a third library raises TypeError.
         """
         own = dict(self.named_parameters())
         missing = [k for k in own if k not in state_dict]
@@ -203,18 +314,37 @@ class Module:
             )
         checked: list[tuple[Parameter, NDArray[Any]]] = []
         for name, p in own.items():
-            try:
-                value = _array.as_float_array(state_dict[name], p.data.dtype, name)
-            except TypeError as exc:
-                raise ValueError(str(exc)) from None
-            if value.shape != p.data.shape:
+            value = _state_value(state_dict[name], p, name)
+            if tuple(value.shape) != tuple(p.data.shape):
                 raise ValueError(
-                    f"shape mismatch for {name!r}: the module has {p.data.shape}, the state_dict has {value.shape}"
+                    f"shape mismatch for {name!r}: the module has {p.shape}, the state_dict has {tuple(value.shape)}"
                 )
-            _array.check_finite(value, f"state_dict[{name!r}]")
+            if p.xp is np:
+                _array.check_finite(value, f"state_dict[{name!r}]")
+            else:
+                backend.check_finite(value, p.xp, f"state_dict[{name!r}]")
             checked.append((p, value))
         for p, value in checked:
-            _array.copy_into(p.data, value)
+            if p.xp is np:
+                _array.copy_into(p.data, value)
+            else:
+                p.data[...] = value
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def _state_value(value: Any, p: Parameter, name: str) -> Any:
+    """A state_dict entry as an array of *p*'s library and dtype (ValueError: no numbers; TypeError: 3rd library)."""
+    xp = p.xp
+    try:
+        if xp is np:
+            return _array.as_float_array(value, p.data.dtype, name)
+        if backend.library_of(value) == "numpy":  # a saved state: copied into the module's library
+            value = _array.as_float_array(value, np.dtype(backend.dtype_name(p.data.dtype)), name)
+            return backend.move(value, xp, backend.device_of(p.data))
+        return backend.as_float(value, xp, p.data.dtype, backend.device_of(p.data), name)
+    except TypeError as exc:
+        if backend.library_of(value) not in (None, "numpy", backend.library_name(xp)):
+            raise
+        raise ValueError(str(exc)) from None

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad import _array
+from minigrad import _array, backend
 
 
 class Parameter:
@@ -38,11 +38,17 @@ class Parameter:
         array([[0.]])
     """
 
-    __slots__ = ("_grad", "_zeroed", "data")
+    __slots__ = ("_grad", "_zeroed", "data", "xp")
 
     def __init__(self, data: NDArray[Any]) -> None:
         self.data: NDArray[Any] = data
-        self._grad: NDArray[Any] = _array.zeros(data.shape, data.dtype)  # C order, as np.dot's out needs
+        #: The standard namespace of ``data``'s library (numpy unless the model was moved by ``Module.to``);
+        #: optimizers create their state with it.
+        self.xp: Any = np if isinstance(data, np.ndarray) else backend.namespace_of(data)
+        if self.xp is np:
+            self._grad: NDArray[Any] = _array.zeros(data.shape, data.dtype)  # C order, as np.dot's out needs
+        else:
+            self._grad = self.xp.zeros(data.shape, dtype=data.dtype, device=backend.device_of(data))
         self._zeroed = False  # True after zero_grad, until the zeros are written or replaced
 
     @property
@@ -50,17 +56,24 @@ class Parameter:
         """d loss / d data, an array of ``data``'s shape and dtype (updated in place)."""
         g = self._grad
         if self._zeroed:
-            g.fill(0)
+            if self.xp is np:
+                g.fill(0)
+            else:
+                g[...] = 0
             self._zeroed = False
         return g
 
     @grad.setter
     def grad(self, value: ArrayLike) -> None:
         """Copy *value* (of ``data``'s shape) into the gradient."""
-        value = np.asarray(value)
-        if value.shape != self.data.shape:
-            raise ValueError(f"grad must have the parameter's shape {self.data.shape}, got {value.shape}")
-        _array.copy_into(self._grad, value)
+        xp = self.xp
+        value = np.asarray(value) if xp is np else backend.as_float(value, xp, self.data.dtype, None, "grad")
+        if tuple(value.shape) != tuple(self.data.shape):
+            raise ValueError(f"grad must have the parameter's shape {self.shape}, got {tuple(value.shape)}")
+        if xp is np:
+            _array.copy_into(self._grad, value)
+        else:
+            self._grad[...] = value
         self._zeroed = False
 
     @property
@@ -83,7 +96,14 @@ class Parameter:
         *a* and *b* must give a product of ``grad``'s shape.
         """
         g = self._grad
-        if self._zeroed and a.dtype == g.dtype and b.dtype == g.dtype:
+        if self.xp is not np:  # the general path: standard calls only
+            product = a @ b
+            if self._zeroed:
+                g[...] = product
+                self._zeroed = False
+            else:
+                g += product
+        elif self._zeroed and a.dtype == g.dtype and b.dtype == g.dtype:
             np.dot(a, b, g)  # (out by position: the faster call)
             self._zeroed = False
         else:

@@ -59,6 +59,9 @@ class Sequential(Module):
                 )
             seen.add(id(layer))
         self._layers: tuple[Module, ...] = tuple(layers)
+        if layers and all(layer.xp is layers[0].xp for layer in layers):  # layers moved by to(): so is the stack
+            self.xp = layers[0].xp
+            self.device = layers[0].device
 
     # -- the stack ----------------------------------------------------------
 
@@ -78,6 +81,10 @@ class Sequential(Module):
         return len(self._layers)
 
     def __iter__(self) -> Iterator[Module]:
+        return iter(self._layers)
+
+    def children(self) -> Iterator[Module]:
+        """The layers, in order."""
         return iter(self._layers)
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import re
 import secrets
@@ -55,7 +56,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from minigrad import _array
+from minigrad import _array, backend
 from minigrad._archive import Archive, ArchiveError
 from minigrad.module import Module
 from minigrad.optim.optimizer import Optimizer, StateValue
@@ -89,13 +90,18 @@ def signature(model: Module) -> Signature:
         >>> signature(mg.Linear(3, 2))
         [('weight', (2, 3), 'float64'), ('bias', (2,), 'float64')]
     """
-    return [(name, tuple(p.data.shape), str(p.data.dtype)) for name, p in model.named_parameters()]
+    return [(name, tuple(p.data.shape), backend.dtype_name(p.data.dtype)) for name, p in model.named_parameters()]
 
 
 def _buffers(model: Module) -> list[tuple[str, NDArray[Any]]]:
-    """The model's buffers; each must be a writable NumPy array of real numbers or bools."""
+    """The model's buffers: writable NumPy arrays (or arrays of the model's library) of numbers or bools."""
     buffers = list(model.named_buffers())
+    own = backend.library_name(model.xp)
     for name, b in buffers:
+        if own != "numpy" and backend.library_of(b) == own:
+            if np.dtype(backend.dtype_name(b.dtype)).kind not in "biuf":
+                raise TypeError(f"buffer {name!r} must hold numbers or bools to save or load, got dtype {b.dtype}")
+            continue
         if not isinstance(b, np.ndarray) or b.dtype.kind not in "biuf" or not b.flags.writeable:
             got = f"dtype {b.dtype}" if isinstance(b, np.ndarray) else type(b).__name__
             raise TypeError(
@@ -106,6 +112,9 @@ def _buffers(model: Module) -> list[tuple[str, NDArray[Any]]]:
 
 def save(model: Module, path: PathLike, *, optimizer: Optimizer | None = None) -> Path:
     """Write *model*'s parameters and buffers (and *optimizer*'s state) to the ``.npz`` file *path*, atomically.
+
+    The file is the same whatever library the model computes on (``model.to``):
+    its arrays are copied to NumPy on the way out.
 
     The path is used exactly as given (no ``.npz`` is appended).  An existing
     file is replaced only once the new one is complete and on disk, and keeps
@@ -149,11 +158,11 @@ def save(model: Module, path: PathLike, *, optimizer: Optimizer | None = None) -
     }
     meta: dict[str, Any] = {"parameters": [[n, list(s), d] for n, s, d in signature(model)]}
     for name, p in model.named_parameters():
-        arrays[_PARAM + name] = p.data
+        arrays[_PARAM + name] = backend.to_numpy(p.data)  # the same .npz whatever the model's library
     if buffers:
-        meta["buffers"] = [[name, list(b.shape), str(b.dtype)] for name, b in buffers]
+        meta["buffers"] = [[name, list(b.shape), backend.dtype_name(b.dtype)] for name, b in buffers]
         for name, b in buffers:
-            arrays[_BUFFER + name] = b
+            arrays[_BUFFER + name] = backend.to_numpy(b)
     if optimizer is not None:
         meta["optimizer"] = _optimizer_meta(optimizer, arrays)
     arrays[_META_KEY] = np.array(json.dumps(meta, allow_nan=True))
@@ -170,8 +179,8 @@ def _optimizer_meta(optimizer: Optimizer, arrays: dict[str, NDArray[Any]]) -> di
     for i, state in enumerate(sd["state"]):
         plain: dict[str, Any] = {}
         for key, value in state.items():
-            if isinstance(value, np.ndarray):
-                arrays[f"{_OPTIM}{i}:{key}"] = value
+            if backend.library_of(value) is not None and not isinstance(value, np.generic):
+                arrays[f"{_OPTIM}{i}:{key}"] = backend.to_numpy(value)
             elif value is None or isinstance(value, (bool, int, float, np.integer, np.floating)):
                 plain[key] = value.item() if isinstance(value, np.generic) else value
             else:
@@ -247,7 +256,9 @@ def load(model: Module, path: PathLike, *, optimizer: Optimizer | None = None) -
     be a minigrad ``.npz`` of a version this minigrad reads (1 or 2), with
     exactly the model's architecture signature (the same parameter and
     buffer names in the same order, with the same shapes and dtypes) and
-    finite values.  With *optimizer*, the file must hold state for an
+    finite values.  The values go into the model's current library and
+    device (``model.to``), whatever library the file was saved from.  With
+    *optimizer*, the file must hold state for an
     optimizer of the same class over as many parameters, and every
     hyper-parameter and state value must pass the optimizer's own checks
     (:meth:`~minigrad.Optimizer.load_state_dict`).  If any check fails the
@@ -299,27 +310,40 @@ def load(model: Module, path: PathLike, *, optimizer: Optimizer | None = None) -
             directory_bytes=sum(_entry_bytes(len(n)) for n in [*_FIXED, *names])
             + n_optim * MAX_STATE_ARRAYS * _entry_bytes(optim_name_chars),
         ) as archive:
-            staged = _read(p, archive, model, params, buffers, optimizer)
+            staged = _read(p, archive, model, [(n, _host_like(q.data)) for n, q in params], buffers, optimizer)
     except ArchiveError as exc:
         raise ValueError(f"{p} is not a valid minigrad file: {exc}") from None
     # Everything is checked: only an interrupt (Ctrl-C) can stop what follows, and then it is undone.
     targets = [param.data for _, param in params] + [buffer for _, buffer in buffers]
-    backup = [_array.copy(target) for target in targets]
+    backup = [backend.copy(target, backend.namespace_of(target)) for target in targets]
     optimizer_backup = None
     if optimizer is not None:
         hyper = {k: getattr(optimizer, k) for k in optimizer._hyperparameters}
         optimizer_backup = (optimizer, (hyper, optimizer.state))
     try:
         for target, value in zip(targets, staged.params + staged.buffers, strict=True):
-            _array.copy_into(target, value)
+            if isinstance(target, np.ndarray):
+                _array.copy_into(target, value)
+            else:  # a model moved by to(): the values go into its library and onto its device
+                target[...] = backend.move(value, backend.namespace_of(target), backend.device_of(target))
         if optimizer is not None and staged.optimizer is not None:
             optimizer._set_checked(staged.optimizer)
     except BaseException:
         for target, old in zip(targets, backup, strict=True):
-            np.copyto(target, old)
+            if isinstance(target, np.ndarray):
+                np.copyto(target, old)
+            else:
+                target[...] = old
         if optimizer_backup is not None:
             optimizer_backup[0]._set_checked(optimizer_backup[1])
         raise
+
+
+def _host_like(a: Any) -> NDArray[Any]:
+    """*a* if a NumPy array, else an empty NumPy array of its shape and dtype: what the file is checked against."""
+    if isinstance(a, np.ndarray):
+        return a
+    return np.empty(tuple(a.shape), dtype=backend.dtype_name(a.dtype))
 
 
 def _entry_bytes(name_chars: int) -> int:
@@ -345,19 +369,21 @@ def _read(
     path: Path,
     archive: Archive,
     model: Module,
-    params: list[tuple[str, Any]],
+    params: list[tuple[str, NDArray[Any]]],
     buffers: list[tuple[str, NDArray[Any]]],
     optimizer: Optimizer | None,
 ) -> _Staged:
-    """Check and read everything :func:`load` needs; raise ArchiveError for a damaged file."""
+    """Check and read everything :func:`load` needs; raise ArchiveError for a damaged file.
+
+    *params* are ``(name, array)`` with NumPy arrays of the parameters' shapes and dtypes.
+    """
+    buffers = [(n, _host_like(b)) for n, b in buffers]
     members = archive.members
-    meta_chars = _META_BASE_CHARS + sum(
-        12 * len(name) + 64 + 24 * a.ndim for name, a in [*((n, p.data) for n, p in params), *buffers]
-    )
+    meta_chars = _META_BASE_CHARS + sum(12 * len(name) + 64 + 24 * a.ndim for name, a in [*params, *buffers])
     if optimizer is not None:
         meta_chars += 1024 * len(optimizer.params)
     expected_bytes: dict[str, int] = {_FORMAT_KEY: 4 * 64, _VERSION_KEY: 8, _META_KEY: 4 * meta_chars}
-    expected_bytes.update({_PARAM + n: p.data.nbytes for n, p in params})
+    expected_bytes.update({_PARAM + n: a.nbytes for n, a in params})
     expected_bytes.update({_BUFFER + n: b.nbytes for n, b in buffers})
     optim_members: dict[str, tuple[int, str]] = {}
     # 1. The directory alone: known kinds of member, declared sizes within what the model needs.
@@ -369,7 +395,7 @@ def _read(
             index = int(match.group(1))
             optim_members[key] = (index, match.group(2))
             if optimizer is not None and index < len(optimizer.params):
-                archive.check_size(key, optimizer.params[index].data.size * 16)
+                archive.check_size(key, math.prod(optimizer.params[index].shape) * 16)
         elif key in expected_bytes:
             archive.check_size(key, expected_bytes[key])
         elif not key.startswith((_PARAM, _BUFFER)):
@@ -423,7 +449,7 @@ def _read(
     stray = sorted(k for k, (i, _) in optim_members.items() if i >= n_saved)
     if stray:
         raise ArchiveError(f"damaged optimizer state: a stray optimizer array {stray[0]!r}")
-    param_values = [_read_exact(archive, _PARAM + n, p.data, "parameter") for n, p in params]
+    param_values = [_read_exact(archive, _PARAM + n, a, "parameter") for n, a in params]
     buffer_values = [_read_exact(archive, _BUFFER + n, b, "buffer") for n, b in buffers]
     checked = None
     if optimizer is not None and optimizer_state is not None:
@@ -544,7 +570,7 @@ def _read_optimizer(
             )
         if state_key in states[index]:
             raise ArchiveError(f"damaged optimizer state: {key!r} is both a number and an array")
-        like = optimizer.params[index].data
+        like = _host_like(optimizer.params[index].data)
 
         def accept(dtype: np.dtype[Any], shape: tuple[int, ...], key: str = key, like: NDArray[Any] = like) -> None:
             if shape != like.shape or dtype.kind != "f":

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from minigrad import _array
+from minigrad import _array, backend
 from minigrad.errors import DivergenceError
 from minigrad.linear import Linear
 from minigrad.losses import Loss, MSELoss
@@ -97,9 +97,10 @@ class LinearMSEStep:
 
     @staticmethod
     def applies(model: Module, loss: Loss) -> bool:
-        """True for a plain Linear model under a plain MSELoss (no subclass, no patched method)."""
+        """True for a plain Linear model on NumPy under a plain MSELoss (no subclass, no patched method)."""
         return (
             type(model) is Linear
+            and model.xp is np
             and type(loss) is MSELoss
             and not {"forward", "backward", "__call__"} & vars(model).keys()
             and not {"forward", "backward", "__call__"} & vars(loss).keys()
@@ -266,6 +267,33 @@ class LinearMSEStep:
         return total, acc_w, acc_b
 
 
+def check_one_library(model: Module, params: list[Parameter], optimizer: Optimizer) -> None:
+    """Raise TypeError unless every module, parameter and optimized parameter is in ``model.xp``'s library."""
+    xp = model.xp
+    for m in model.modules():
+        if m.xp is not xp:
+            raise TypeError(
+                f"the model computes on {backend.library_name(xp)} arrays but its {type(m).__name__} on "
+                f"{backend.library_name(m.xp)} arrays; move the whole model with model.to(...) before training"
+            )
+    for p in (*params, *optimizer.params):
+        if p.xp is not xp:
+            raise TypeError(
+                f"the model computes on {backend.library_name(xp)} arrays but a parameter holds "
+                f"{backend.library_name(p.xp)} arrays; move the whole model with model.to(...) before training"
+            )
+    own = backend.library_name(xp)
+    for state in optimizer.state:
+        for key, value in state.items():
+            lib = backend.library_of(value)
+            if lib is not None and lib != own and not isinstance(value, np.generic):
+                raise TypeError(
+                    f"the optimizer's state {key!r} holds {lib} arrays but the model computes on {own} arrays "
+                    "(the state was made before model.to): move it with "
+                    "optimizer.load_state_dict(optimizer.state_dict())"
+                )
+
+
 def stream_parts(X: NDArray[Any]) -> int:
     """How many threads stream X side by side: one per available core (at most 4) on an X of at
     least ``2 * STREAM_MIN_BYTES``, else 1 (a thread costs more than it brings on smaller data)."""
@@ -300,6 +328,11 @@ class Trainer:
     (``full_batch``) each step is an epoch and its loss is checked against
     ``loss_limit`` before the update; with mini-batches each batch's loss is
     only checked to be finite and :func:`minibatch_epoch` checks the epoch's.
+
+    On NumPy the step may take the fused path (:class:`LinearMSEStep`); on
+    any other library (``model.to(torch)``) it is the general one, written
+    with Array API standard calls, and the backups are arrays of that library
+    and device.
     """
 
     def __init__(
@@ -316,7 +349,9 @@ class Trainer:
         self.params = params
         self.loss = loss
         self.optimizer = optimizer
-        self.backup = [_array.copy(p.data) for p in params]
+        #: The model's namespace, looked up once for the whole training.
+        self.xp = xp = model.xp
+        self.backup = [backend.copy(p.data, xp) for p in params]
         self._saves = list(zip(self.backup, params, strict=True))
         self.state_backup = optimizer.copy_state()
         self.updating = False
@@ -574,6 +609,12 @@ class Trainer:
         optimizer = self.optimizer
         self.updating = True  # only once both backups are complete
         optimizer.step()
+        if self.xp is not np:
+            if not backend.all_finite([p.data for p in self.params], self.xp):
+                self.restore()
+                raise DivergenceError(epoch, "a parameter", optimizer.lr)
+            self.updating = False
+            return
         for p in self.params:  # _array.all_finite, inlined: this runs once per step
             d = p.data
             if not math.isfinite(np.vdot(d, d)) and not np.isfinite(d).all():
@@ -588,8 +629,12 @@ class Trainer:
         that an interrupt halfway is finished by :meth:`undo_unfinished_step`.
         """
         self.updating = True
+        numpy = self.xp is np
         for saved, p in self._saves:
-            _array.copy_into(p.data, saved)
+            if numpy:
+                _array.copy_into(p.data, saved)
+            else:
+                p.data[...] = saved
         self.optimizer.set_state(self.state_backup)
         self.updating = False
 
@@ -655,6 +700,9 @@ def minibatch_epoch(
     """
     n = X.shape[0]
     order = rng.permutation(n) if rng is not None else None
+    xp = trainer.xp
+    if order is not None and xp is not np:  # the same shuffle as on NumPy, as indices of the model's library
+        order = xp.asarray(order, device=backend.device_of(X))
     mean = trainer.loss.reduction == "mean"
     # Batches are rows of the checked X and y: when the whole data suits the fused step, every batch does.
     fused = trainer.fused is not None and trainer.fused.accepts(X, y)
@@ -663,9 +711,12 @@ def minibatch_epoch(
         stop = min(start + batch_size, n)
         if order is None:
             xb, yb = X[start:stop], y[start:stop]
-        else:
+        elif xp is np:
             idx = order[start:stop]
             xb, yb = X[idx], y[idx]
+        else:
+            idx = order[start:stop]
+            xb, yb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
         value = trainer.fused_step(xb, yb, epoch, None) if fused else trainer.step(xb, yb, epoch, None, y_was_1d)
         total += value * (stop - start) if mean else value
     value = total / n if mean else total

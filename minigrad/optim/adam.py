@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from minigrad import _array
 from minigrad.module import Module
 from minigrad.optim.optimizer import Optimizer, StateValue, _check_number
 from minigrad.parameter import Parameter
@@ -62,10 +61,11 @@ class _AdamBase(Optimizer):
         lr, eps, wd = self.lr, self.eps, self.weight_decay
         beta1, beta2 = self.betas
         for p, state in zip(self.params, self.state, strict=True):
-            if not state:  # first step: m_0 = v_0 = 0
+            xp = p.xp
+            if not state:  # first step: m_0 = v_0 = 0, in the parameter's library and device
                 state["step"] = 0
-                state["exp_avg"] = _array.zeros_like(p.data)
-                state["exp_avg_sq"] = _array.zeros_like(p.data)
+                state["exp_avg"] = xp.zeros_like(p.data)
+                state["exp_avg_sq"] = xp.zeros_like(p.data)
             t = _step_count(state["step"]) + 1
             m = _buffer(state["exp_avg"])
             v = _buffer(state["exp_avg_sq"])
@@ -82,7 +82,7 @@ class _AdamBase(Optimizer):
             bias_correction1 = 1 - beta1**t
             bias_correction2 = 1 - beta2**t
             # θ_t = θ_{t-1} - γ m̂_t / (sqrt(v̂_t) + ε), with m̂ = m / bc1 and v̂ = v / bc2
-            denom = np.sqrt(v) / (bias_correction2**0.5)
+            denom = xp.sqrt(v) / (bias_correction2**0.5)
             denom += eps
             p.data -= (lr / bias_correction1) * (m / denom)
             state["step"] = t

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from minigrad import _array
+from minigrad import _array, backend
 from minigrad.module import Module
 from minigrad.parameter import Parameter
 
@@ -96,7 +96,7 @@ class Optimizer:
         state = self.state
         if not any(state):
             return None
-        return [{k: _array.copy(v) if isinstance(v, np.ndarray) else v for k, v in s.items()} for s in state]
+        return [_copy_state(s, p) for s, p in zip(state, self.params, strict=True)]
 
     def set_state(self, saved: list[dict[str, StateValue]] | None) -> None:
         """Put back a state returned by :meth:`copy_state` (None: every state empty)."""
@@ -106,9 +106,7 @@ class Optimizer:
         """Hyper-parameters and copies of the per-parameter state."""
         return {
             "hyperparameters": {k: getattr(self, k) for k in self._hyperparameters},
-            "state": [
-                {k: _array.copy(v) if isinstance(v, np.ndarray) else v for k, v in s.items()} for s in self.state
-            ],
+            "state": [_copy_state(s, p) for s, p in zip(self.state, self.params, strict=True)],
         }
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
@@ -228,6 +226,16 @@ def _describe(value: object) -> str:
     return repr(value)
 
 
+def _copy_state(state: dict[str, StateValue], p: Parameter) -> dict[str, StateValue]:
+    """A copy of one parameter's state: arrays copied in *p*'s library, numbers as they are."""
+    if p.xp is np:
+        return {k: _array.copy(v) if isinstance(v, np.ndarray) else v for k, v in state.items()}
+    return {
+        k: v if v is None or isinstance(v, (int, float)) else backend.copy(v, backend.namespace_of(v))
+        for k, v in state.items()
+    }
+
+
 def _check_number(name: str, value: float, *, minimum: float = 0.0, below: float | None = None) -> None:
     """Raise ValueError unless ``minimum <= value`` (and ``value < below``) and value is finite as a float."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.floating, np.integer)):
@@ -252,7 +260,23 @@ def _checked_count(what: str, value: object) -> int:
 
 
 def _checked_array(what: str, value: object, like: NDArray[Any]) -> NDArray[Any]:
-    """A copy of *value* in *like*'s dtype, if it is a finite real float array of *like*'s shape."""
+    """A copy of *value* in *like*'s dtype, library and device, if it is a finite real float array of *like*'s shape.
+
+    On a library other than NumPy (a model moved by ``Module.to``) *value*
+    may be an array of that library or a NumPy array (a saved state): it is
+    checked on a NumPy copy and copied onto the parameter's device.  An array
+    of a third library raises TypeError.
+    """
+    lib = backend.library_of(value)
+    own = backend.library_name(backend.namespace_of(like))
+    if lib is not None and lib not in ("numpy", own):
+        raise TypeError(backend.foreign_message(what, lib, own))
+    if own != "numpy":
+        if lib is None:
+            raise TypeError(f"{what} must be an array of shape {tuple(like.shape)}, got {type(value).__name__}")
+        host_like = np.empty(tuple(like.shape), dtype=backend.dtype_name(like.dtype))
+        checked = _checked_array(what, backend.to_numpy(value), host_like)
+        return backend.move(checked, backend.namespace_of(like), backend.device_of(like))  # type: ignore[no-any-return]
     if not isinstance(value, np.ndarray):
         raise TypeError(
             f"{what} must be an array of shape {like.shape}, got {_describe(value)} of type {type(value).__name__}"

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from minigrad import _array
+from minigrad import _array, backend
 from minigrad.module import Module
 from minigrad.optim.optimizer import Optimizer, _check_number
 from minigrad.parameter import Parameter
@@ -83,7 +83,7 @@ class SGD(Optimizer):
         if mu == 0 and wd == 0:  # plain gradient descent: θ ← θ - γ g, with no state
             for p in self.params:
                 d = p.data
-                if d.size == 1:  # one number: NumPy scalars do the same arithmetic, 3x faster than arrays
+                if d.size == 1 and p.xp is np:  # one number (torch's size is a method): NumPy scalars, 3x faster
                     i = (0,) * d.ndim
                     d[i] = d[i] - p.grad[i] * lr
                 else:
@@ -96,11 +96,14 @@ class SGD(Optimizer):
             if mu != 0:
                 buf = state.get("momentum_buffer")
                 if buf is None:
-                    buf = _array.copy(g)
+                    buf = backend.copy(g, p.xp)  # in the parameter's library and device
                     state["momentum_buffer"] = buf
                 else:
                     assert not isinstance(buf, (int, float))
                     buf *= mu
                     buf += (1.0 - self.dampening) * g
                 g = g + mu * buf if self.nesterov else buf
-            _array.subtract_into(p.data, lr * g)
+            if p.xp is np:
+                _array.subtract_into(p.data, lr * g)
+            else:
+                p.data -= lr * g
