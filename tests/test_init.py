@@ -115,7 +115,7 @@ def test_same_seed_same_values_and_a_generator_advances() -> None:
 def test_bad_arguments_raise() -> None:
     with pytest.raises(TypeError, match="floating-point"):
         init.xavier_uniform_(np.zeros((2, 2), dtype=int), rng=0)
-    with pytest.raises(TypeError, match="Parameter or a numpy array"):
+    with pytest.raises(TypeError, match="Parameter or an array"):
         init.xavier_uniform_([[0.0]], rng=0)  # type: ignore[type-var]
     with pytest.raises(ValueError, match="mode"):
         init.kaiming_normal_(np.zeros((2, 2)), mode="fan_avg", rng=0)  # type: ignore[arg-type]
