@@ -318,7 +318,7 @@ def test_optimizer_refuses_state_of_a_third_library(xp: ArrayLibrary) -> None:
     p._grad = backend.move(p._grad, model_lib.ns, model_lib.device)
     p.xp = model_lib.ns
     opt = mg.SGD([p], lr=0.1, momentum=0.9)
-    with pytest.raises(TypeError, match="optimizer state is a"):
+    with pytest.raises(TypeError, match=r"'momentum_buffer' of parameter 0 is a .* array but the model computes on"):
         opt.load_state_dict(
             {"hyperparameters": opt.state_dict()["hyperparameters"], "state": [{"momentum_buffer": bad}]}
         )
@@ -455,8 +455,10 @@ def test_bad_data_is_refused_before_any_update(xp: ArrayLibrary) -> None:
         mg.fit(model, xp.asarray(X[:, :2]), xp.asarray(y), loss=mg.MSELoss(), optimizer=opt, epochs=2)
     with pytest.raises(ValueError, match="do not broadcast"):
         mg.fit(model, xp.asarray(X), xp.asarray(np.zeros((24, 2))), loss=mg.MSELoss(), optimizer=opt, epochs=2)
+    classifier = xp.to(_mlp(out=3))
     with pytest.raises(ValueError, match="class targets must be in"):
-        mg.fit(model, xp.asarray(X), xp.asarray(np.full(24, 5.0)), loss=mg.CrossEntropyLoss(), optimizer=opt, epochs=1)
+        mg.fit(classifier, xp.asarray(X), xp.asarray(np.full(24, 5.0)), loss=mg.CrossEntropyLoss(),
+               optimizer=mg.SGD(classifier, lr=0.1), epochs=1)  # fmt: skip
     for a, b in zip(before, _snapshot(model, xp), strict=True):
         np.testing.assert_array_equal(a, b)
     assert opt.state == [{} for _ in opt.params]
@@ -798,3 +800,37 @@ def test_optimizer_state_made_before_to_is_named_and_moved_by_a_state_round_trip
     xp.check(opt.state[0]["exp_avg"])
     mg.fit(model, xp.asarray(X), xp.asarray(y), loss=mg.MSELoss(), optimizer=opt, epochs=1)
     assert opt.state[0]["step"] == 3
+
+
+def test_buffers_are_saved_and_loaded_in_the_model_library(xp: ArrayLibrary, tmp_path: Path) -> None:
+    class Counted(mg.Module):
+        _buffer_names = ("running", "count")
+
+        def __init__(self) -> None:
+            self.inner = mg.Linear(2, 1, rng=0)
+            self.running = np.array([1.0, 2.0])
+            self.count = np.array(3, dtype=np.int64)
+
+        def forward(self, x: Any) -> Any:
+            return self.inner(x)
+
+    model = xp.to(Counted())
+    mg.save(model, tmp_path / "m.npz")
+    stored = np.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(stored["buffer:running"], [1.0, 2.0])
+    other = xp.to(Counted())
+    other.running[...] = 0.0
+    mg.load(other, tmp_path / "m.npz")
+    xp.check(other.running)
+    np.testing.assert_array_equal(xp.numpy(other.running), [1.0, 2.0])
+    if xp.name != "numpy":
+        other.running = xp.asarray(np.array(["a"]) == "a")  # a bool buffer is fine; a string one is not
+        mg.save(other, tmp_path / "b.npz")
+
+
+def test_a_state_array_given_as_a_list_is_refused(xp: ArrayLibrary) -> None:
+    model = xp.to(mg.Linear(2, 1, rng=0))
+    opt = mg.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    hyper = opt.state_dict()["hyperparameters"]
+    with pytest.raises(TypeError, match="must be an array of shape"):
+        opt.load_state_dict({"hyperparameters": hyper, "state": [{"momentum_buffer": [[0.0, 0.0]]}, {}]})

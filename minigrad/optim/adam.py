@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from minigrad import backend
 from minigrad.module import Module
 from minigrad.optim.optimizer import Optimizer, StateValue, _check_number
 from minigrad.parameter import Parameter
@@ -51,7 +52,8 @@ class _AdamBase(Optimizer):
                 f"{name} state 'step' of parameter {index} is {state['step']}: moment estimates exist only "
                 "after a step, so it must be >= 1 (or the state empty)"
             )
-        if not (_buffer(state["exp_avg_sq"]) >= 0).all():
+        v = _buffer(state["exp_avg_sq"])
+        if not bool(backend.namespace_of(v).all(v >= 0)):
             raise ValueError(
                 f"{name} state 'exp_avg_sq' of parameter {index} holds negative values; it is an average of squares"
             )
