@@ -232,6 +232,18 @@ class Module:
             module.device = resolved
         return self
 
+    def __getstate__(self) -> dict[str, Any]:
+        """For pickle and deepcopy: the attributes, with a namespace set by :meth:`to` stored as its library's name."""
+        state = dict(vars(self))
+        if "xp" in state:
+            state["xp"] = backend.library_name(state["xp"])
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if isinstance(state.get("xp"), str):
+            state = {**state, "xp": backend.namespace(state["xp"])}
+        vars(self).update(state)
+
     def children(self) -> Iterator[Module]:
         """The direct sub-modules, in the order they were assigned (as ``torch.nn.Module.children``)."""
         for value in vars(self).values():

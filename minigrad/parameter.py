@@ -51,6 +51,16 @@ class Parameter:
             self._grad = self.xp.zeros(data.shape, dtype=data.dtype, device=backend.device_of(data))
         self._zeroed = False  # True after zero_grad, until the zeros are written or replaced
 
+    def __getstate__(self) -> dict[str, Any]:
+        """For pickle and deepcopy: the arrays and the flag; the namespace (a module) is found again on load."""
+        return {"data": self.data, "_grad": self._grad, "_zeroed": self._zeroed}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.data = state["data"]
+        self._grad = state["_grad"]
+        self._zeroed = state["_zeroed"]
+        self.xp = np if isinstance(self.data, np.ndarray) else backend.namespace_of(self.data)
+
     @property
     def grad(self) -> NDArray[Any]:
         """d loss / d data, an array of ``data``'s shape and dtype (updated in place)."""

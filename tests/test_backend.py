@@ -834,3 +834,17 @@ def test_a_state_array_given_as_a_list_is_refused(xp: ArrayLibrary) -> None:
     hyper = opt.state_dict()["hyperparameters"]
     with pytest.raises(TypeError, match="must be an array of shape"):
         opt.load_state_dict({"hyperparameters": hyper, "state": [{"momentum_buffer": [[0.0, 0.0]]}, {}]})
+
+
+def test_a_moved_model_pickles_and_deep_copies_in_its_library(xp: ArrayLibrary) -> None:
+    import pickle
+
+    model = xp.to(_mlp())
+    for twin in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        assert twin.xp is xp.ns and all(m.xp is xp.ns for m in twin.modules())
+        for p, q in zip(twin.parameters(), model.parameters(), strict=True):
+            assert p.xp is xp.ns and p is not q
+            xp.check(p.data)
+            np.testing.assert_array_equal(xp.numpy(p.data), xp.numpy(q.data))
+        x = xp.asarray(np.ones((2, 3)))
+        np.testing.assert_array_equal(xp.numpy(twin(x)), xp.numpy(model(x)))
