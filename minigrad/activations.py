@@ -29,7 +29,7 @@ def _check_grad_output(name: str, cached: NDArray[Any] | None, grad_output: NDAr
     """Return the array cached by forward, after checking backward's argument against it."""
     if cached is None:
         raise RuntimeError(f"{name}.backward called before forward")
-    if tuple(grad_output.shape) != tuple(cached.shape):
+    if grad_output.shape != cached.shape:
         raise ValueError(f"grad_output has shape {tuple(grad_output.shape)}, expected {tuple(cached.shape)}")
     return cached
 

@@ -123,7 +123,7 @@ class Linear(Module):
         if x is None:
             raise RuntimeError("Linear.backward called before forward")
         n = x.shape[0]
-        if tuple(grad_output.shape) != (n, self.out_features):
+        if grad_output.shape != (n, self.out_features):  # (a torch.Size compares as a tuple)
             raise ValueError(f"grad_output has shape {tuple(grad_output.shape)}, expected {(n, self.out_features)}")
         # dL/dW += g^T x and dL/db += 1^T g, the sum of g's rows (written straight in after zero_grad)
         self.weight.add_dot(grad_output.T, x)
