@@ -35,7 +35,7 @@ from minigrad.losses import (
 from minigrad.metrics import accuracy, r2_score
 from minigrad.module import Module
 from minigrad.normalization import BatchNorm1d, LayerNorm
-from minigrad.optim import SGD, Adam, AdamW, Optimizer
+from minigrad.optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, clip_grad_norm_, clip_grad_value_
 from minigrad.output_losses import HalfPoissonLoss, HalfSquaredLoss, SigmoidLogLoss, SoftmaxLogLoss
 from minigrad.parameter import Parameter
 from minigrad.penalty import L2Penalty
@@ -49,6 +49,7 @@ __all__ = [
     "ELU",
     "GELU",
     "SGD",
+    "Adagrad",
     "Adam",
     "AdamW",
     "BCEWithLogitsLoss",
@@ -78,6 +79,7 @@ __all__ = [
     "Parameter",
     "PrintLoss",
     "Progress",
+    "RMSprop",
     "ReLU",
     "Sequential",
     "Sigmoid",
@@ -88,6 +90,8 @@ __all__ = [
     "Tanh",
     "__version__",
     "accuracy",
+    "clip_grad_norm_",
+    "clip_grad_value_",
     "fit",
     "gradcheck",
     "init",
