@@ -216,6 +216,8 @@ def test_softmax_function_is_stable_and_normalised() -> None:
     np.testing.assert_allclose(mg.softmax(z, axis=0).sum(axis=0), 1.0)
     assert mg.softmax([[1, 2]]).dtype == np.float64 and mg.softmax(np.float32([1, 2])).dtype == np.float32
     assert mg.softmax(np.array(3.0)) == 1.0
+    scalar = mg.Softmax()
+    assert scalar(np.array(3.0)) == 1.0 and scalar.backward(np.array(5.0)) == 0.0
     with pytest.raises(ValueError, match="out of range"):
         mg.softmax(z, axis=2)
     with pytest.raises(TypeError):
