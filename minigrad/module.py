@@ -117,7 +117,7 @@ class Module:
         """
         if not isinstance(mode, bool):
             raise TypeError(f"train(mode) expects a bool, got {type(mode).__name__}")
-        for module in self.modules():
+        for module in self._module_list():
             module.training = mode
         return self
 
@@ -126,8 +126,8 @@ class Module:
         return self.train(False)
 
     def _modes(self) -> list[tuple[Module, bool]]:
-        """Every module with its current mode, for putting the modes back later."""
-        return [(m, m.training) for m in self.modules()]
+        """Every module (as :meth:`modules`) with its current mode, for putting the modes back later."""
+        return [(m, m.training) for m in self._module_list()]
 
     @staticmethod
     def _restore_modes(modes: list[tuple[Module, bool]]) -> None:
@@ -151,15 +151,28 @@ class Module:
             >>> [type(m).__name__ for m in model.modules()]
             ['Sequential', 'Linear', 'ReLU', 'Sequential', 'Linear']
         """
-        seen: set[int] = set()
-        stack: list[Module] = [self]
-        while stack:
-            module = stack.pop()
-            if id(module) in seen:
-                continue
-            seen.add(id(module))
-            yield module
-            stack.extend(reversed(list(module.children())))
+        yield from self._module_list()
+
+    def _module_list(self) -> list[Module]:
+        """:meth:`modules` as a list (predict switches modes on every call: this is the quick walk)."""
+        found: list[Module] = [self]
+        seen = {id(self)}
+        default_children = Module.children
+
+        def walk(module: Module) -> None:
+            # (the default children() inlined: this walk runs twice per predict call)
+            if type(module).children is default_children:
+                children: Any = [v for v in vars(module).values() if isinstance(v, Module)]
+            else:
+                children = module.children()
+            for child in children:
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    found.append(child)
+                    walk(child)
+
+        walk(self)
+        return found
 
     def num_parameters(self) -> int:
         """The number of trainable numbers: the total size of ``parameters()`` (buffers not counted).
@@ -229,14 +242,17 @@ class Module:
             True
         """
         _array.refuse_masked(x, "x")
-        modes = self._modes()
-        if not any(mode for _, mode in modes):
+        modules = self._module_list()
+        modes = [m.training for m in modules]
+        if not any(modes):
             return self._predict(x, batch_size)
-        self.train(False)
+        for m in modules:
+            m.training = False
         try:
             return self._predict(x, batch_size)
         finally:
-            self._restore_modes(modes)
+            for m, mode in zip(modules, modes, strict=True):
+                m.training = mode
 
     def _predict(self, x: ArrayLike, batch_size: int | None) -> NDArray[Any]:
         if batch_size is None:
