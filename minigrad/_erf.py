@@ -184,9 +184,9 @@ _PIECES = (
     ),
 )
 
-_BOUNDS = tuple(hi for _, hi, _ in _PIECES)  # 0.5625 (in u = x²), then 2, 4, 8, 14, 27 (in a)
 _SMALL = 0.75
 _LARGE = 27.0
+_EDGES = np.array([_SMALL] + [hi for _, hi, _ in _PIECES[1:]])  # 0.75, 2, 4, 8, 14, 27
 
 
 def _polynomial(xp: Any, piece: tuple[float, float, tuple[float, ...]], x: Any) -> Any:
@@ -236,20 +236,21 @@ def _as_float64(xp: Any, x: Any) -> tuple[Any, Any]:
     return x, dtype
 
 
-def _numpy_pieces(a: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """NumPy: erfc(a) for the entries ``0.75 ≤ a < 27`` of the flat *a*, each piece on its own entries only.
+def _numpy_pieces(a: np.ndarray[Any, Any]) -> list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]:
+    """NumPy: ``(indices, erfc(a[indices]))`` for each piece of ``0.75 ≤ a < 27`` of the flat *a*.
 
-    Returns the indices of those entries and their values.
+    Each piece is evaluated on its own entries only (NaN belongs to none).
     """
-    which = np.searchsorted(np.array(_BOUNDS[1:]), a, side="right")  # 0: [0.75, 2), 1: [2, 4), ...
-    big = np.flatnonzero((a >= _SMALL) & (a < _LARGE))
-    values = np.empty(big.size)
-    for k, piece in enumerate(_PIECES[1:]):
-        sel = np.flatnonzero(which[big] == k)
-        if sel.size:
-            values[sel] = _polynomial(np, piece, a[big[sel]])
-    values *= _exp_minus_square(np, a[big])
-    return big, values
+    which = np.searchsorted(_EDGES, a, side="right")  # 0: a < 0.75, k: piece k, 6: a ≥ 27 or NaN
+    found = []
+    for k, piece in enumerate(_PIECES[1:], start=1):
+        idx = np.flatnonzero(which == k)
+        if idx.size:
+            ak = a[idx]
+            values = _polynomial(np, piece, ak)
+            values *= _exp_minus_square(np, ak)
+            found.append((idx, values))
+    return found
 
 
 def erf(x: Any, xp: Any = np) -> Any:
@@ -267,12 +268,12 @@ def erf(x: Any, xp: Any = np) -> Any:
         out = np.sign(flat)  # |x| ≥ 27 and ±inf: ±1; NaN stays NaN
         small = np.flatnonzero(a < _SMALL)
         out[small] = _erf_small(np, flat[small])
-        big, erfc_big = _numpy_pieces(a)
-        out[big] = np.sign(flat[big]) * (1.0 - erfc_big)
+        for idx, erfc_piece in _numpy_pieces(a):
+            out[idx] = np.sign(flat[idx]) * (1.0 - erfc_piece)
         y = out.reshape(x.shape)
     else:
         a = xp.abs(x)
-        y = xp.where(a < _SMALL, _erf_small(xp, x), xp.sign(x) * (1.0 - xp.where(a > _LARGE, 0.0, _erfc_large(xp, a))))
+        y = xp.where(a < _SMALL, _erf_small(xp, x), xp.sign(x) * (1.0 - xp.where(a >= _LARGE, 0.0, _erfc_large(xp, a))))
     return y if dtype == xp.float64 else xp.astype(y, dtype)
 
 
@@ -292,11 +293,11 @@ def erfc(x: Any, xp: Any = np) -> Any:
         out[np.isnan(flat)] = np.nan
         small = np.flatnonzero(a < _SMALL)
         out[small] = 1.0 - _erf_small(np, flat[small])
-        big, erfc_big = _numpy_pieces(a)
-        out[big] = np.where(flat[big] > 0, erfc_big, 2.0 - erfc_big)
+        for idx, erfc_piece in _numpy_pieces(a):
+            out[idx] = np.where(flat[idx] > 0, erfc_piece, 2.0 - erfc_piece)
         y = out.reshape(x.shape)
     else:
         a = xp.abs(x)
-        large = xp.where(a > _LARGE, 0.0, _erfc_large(xp, a))
+        large = xp.where(a >= _LARGE, 0.0, _erfc_large(xp, a))
         y = xp.where(a < _SMALL, 1.0 - _erf_small(xp, x), xp.where(x > 0, large, 2.0 - large))
     return y if dtype == xp.float64 else xp.astype(y, dtype)
