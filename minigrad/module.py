@@ -160,7 +160,7 @@ class Module:
         default_children = Module.children
 
         def walk(module: Module) -> None:
-            # (the default children() inlined: this walk runs twice per predict call)
+            # (the default children() inlined: predict walks the modules on every call)
             if type(module).children is default_children:
                 children: Any = [v for v in vars(module).values() if isinstance(v, Module)]
             else:
