@@ -71,7 +71,7 @@ class Dropout(Module):
         else:
             keep = self.rng.random(self._shape) >= self.p  # P(keep) = 1 - p
             scale = keep.astype(np.dtype(xa.dtype) if xp is np else np.float64) / (1.0 - self.p)
-            self._scale = scale if xp is np else xp.astype(xp.asarray(scale), xa.dtype)
+            self._scale = scale if xp is np else xp.astype(xp.asarray(scale, device=xa.device), xa.dtype)
         y: NDArray[Any] = xa * self._scale
         return y
 
