@@ -37,10 +37,10 @@ def test_a_file_without_the_models_buffers_is_refused_and_nothing_changes(tmp_pa
     path = mg.save(plain, tmp_path / "plain.npz")
     model = trained_bn_model()[:2]
     before = model.state_dict()
-    with pytest.raises(ValueError, match="different buffers"):
+    with pytest.raises(ValueError, match="buffers"):
         mg.load(model, path)
     back = mg.save(model, tmp_path / "with.npz")
-    with pytest.raises(ValueError, match="different buffers"):
+    with pytest.raises(ValueError, match="buffers"):
         mg.load(plain, back)
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[name])
