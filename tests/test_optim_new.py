@@ -245,3 +245,22 @@ def test_clip_grad_value() -> None:
         mg.clip_grad_value_(ps, -1.0)
     with pytest.raises(ValueError):
         mg.clip_grad_value_(ps, float("inf"))
+
+
+@pytest.mark.parametrize(("name", "make"), OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
+def test_load_state_dict_refuses_states_no_step_makes(name: str, make: Any) -> None:
+    _, opt = run(make, 2)
+    good = opt.state_dict()
+    key = "square_avg" if name.startswith("rmsprop") else "sum"
+    fresh = make(mg.Linear(3, 2, rng=3).parameters())
+    before = fresh.state_dict()
+    for change in ({key: -good["state"][0][key]}, {"step": 0}, {key: None}):
+        bad_state = [{**good["state"][0], **change}, good["state"][1]]
+        with pytest.raises((ValueError, TypeError)):
+            fresh.load_state_dict({"hyperparameters": good["hyperparameters"], "state": bad_state})
+        assert fresh.state_dict()["state"] == before["state"]
+    missing = {k: v for k, v in good["state"][0].items() if k != key}
+    with pytest.raises((KeyError, ValueError)):
+        fresh.load_state_dict({"hyperparameters": good["hyperparameters"], "state": [missing, good["state"][1]]})
+    fresh.load_state_dict(good)
+    assert fresh.state[0]["step"] == 2

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from minigrad import _array
 from minigrad.module import Module
 from minigrad.optim.adam import _buffer, _step_count
-from minigrad.optim.optimizer import Optimizer, _check_number
+from minigrad.optim.optimizer import Optimizer, StateValue, _check_number
 from minigrad.parameter import Parameter
 
 
@@ -66,6 +66,17 @@ class Adagrad(Optimizer):
         self.weight_decay = float(weight_decay)
         self.initial_accumulator_value = float(initial_accumulator_value)
         self.eps = float(eps)
+
+    def _check_state(self, index: int, state: Mapping[str, StateValue]) -> None:
+        """A loaded state is one that steps produce: ``step >= 1`` and ``sum >= 0``."""
+        name = type(self).__name__
+        if _step_count(state["step"]) < 1:
+            raise ValueError(
+                f"{name} state 'step' of parameter {index} is {state['step']}: the state exists only after a "
+                "step, so it must be >= 1 (or the state empty)"
+            )
+        if not (_buffer(state["sum"]) >= 0).all():
+            raise ValueError(f"{name} state 'sum' of parameter {index} holds negative values; it is a sum of squares")
 
     def step(self) -> None:
         """Apply one update to every parameter, in place (the rule in the class docstring)."""
