@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -182,7 +183,7 @@ class Module:
             >>> mg.Sequential(mg.Linear(3, 4), mg.ReLU(), mg.Linear(4, 1)).num_parameters()
             21
         """
-        return sum(int(p.data.size) for p in self.parameters())
+        return sum(math.prod(p.data.shape) for p in self.parameters())  # (shape: a torch tensor's size is a method)
 
     def summary(self, input_shape: tuple[int, ...] | None = None, *, print_fn: Any = print) -> None:
         """Print a table of the layers, their output shapes and parameter counts (as Keras' ``summary``).

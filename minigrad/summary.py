@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,11 @@ def summary_lines(model: Module, input_shape: tuple[int, ...] | None) -> list[st
         modes = model._modes()
         model.train(False)
         try:
-            h: Any = np.zeros(input_shape, dtype=model.dtype)
+            xp = model.xp
+            if xp is np:
+                h: Any = np.zeros(input_shape, dtype=model.dtype)
+            else:  # a moved model: zeros of its library, on its device
+                h = xp.zeros(input_shape, dtype=model.dtype, device=model.device)
             for i, (_, layer, leaf) in enumerate(rows):
                 if leaf:
                     h = layer(h)
@@ -56,7 +61,7 @@ def summary_lines(model: Module, input_shape: tuple[int, ...] | None) -> list[st
         shape = shapes.get(i, "").ljust(shape_w) if shapes else ""
         lines.append((label.ljust(name_w) + shape + ("" if count is None else str(count)).rjust(count_w)).rstrip())
     lines += [rule, f"total parameters: {model.num_parameters()}"]
-    buffers = sum(int(b.size) for _, b in model.named_buffers())
+    buffers = sum(math.prod(b.shape) for _, b in model.named_buffers())
     if buffers:
         lines.append(f"buffers (not trained): {buffers} numbers")
     return lines
