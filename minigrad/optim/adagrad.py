@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from minigrad import _array
+import numpy as np
+
+from minigrad import _array, backend
 from minigrad.module import Module
 from minigrad.optim.adam import _buffer, _step_count
 from minigrad.optim.optimizer import Optimizer, StateValue, _check_number
@@ -75,16 +77,18 @@ class Adagrad(Optimizer):
                 f"{name} state 'step' of parameter {index} is {state['step']}: the state exists only after a "
                 "step, so it must be >= 1 (or the state empty)"
             )
-        if not (_buffer(state["sum"]) >= 0).all():
+        v = _buffer(state["sum"])
+        if not bool(backend.namespace_of(v).all(v >= 0)):
             raise ValueError(f"{name} state 'sum' of parameter {index} holds negative values; it is a sum of squares")
 
     def step(self) -> None:
         """Apply one update to every parameter, in place (the rule in the class docstring)."""
         wd, eps = self.weight_decay, self.eps
         for p, state in zip(self.params, self.state, strict=True):
-            if not state:
+            xp = p.xp
+            if not state:  # s_0, in the parameter's library and device
                 state["step"] = 0
-                s0 = _array.zeros_like(p.data)
+                s0 = xp.zeros_like(p.data)
                 s0 += self.initial_accumulator_value
                 state["sum"] = s0
             t = _step_count(state["step"]) + 1
@@ -94,7 +98,10 @@ class Adagrad(Optimizer):
                 g = g + wd * p.data
             s = _buffer(state["sum"])
             s += g * g  # s_t = s_{t-1} + g²
-            std = s**0.5
+            std = xp.sqrt(s)
             std += eps
-            _array.subtract_into(p.data, clr * (g / std))
+            if xp is np:
+                _array.subtract_into(p.data, clr * (g / std))
+            else:
+                p.data -= clr * (g / std)
             state["step"] = t

@@ -75,13 +75,13 @@ def clip_grad_norm_(
         raise ValueError("norm_type must be > 0 (or inf), got 0")
     if not plist:
         return 0.0
-    grads = [p.grad for p in plist]
+    grads = [(p.grad, p.xp) for p in plist]
     if math.isinf(norm_type):
-        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+        total = max(float(xp.max(xp.abs(g))) if math.prod(g.shape) else 0.0 for g, xp in grads)
     elif norm_type == 2.0:
-        total = math.sqrt(sum(_array.sum_of_squares(g) for g in grads))
+        total = math.sqrt(sum(_array.sum_of_squares(g) if xp is np else float(xp.sum(g * g)) for g, xp in grads))
     else:
-        norms = [float(np.sum(np.abs(g) ** norm_type)) ** (1.0 / norm_type) for g in grads]
+        norms = [float(xp.sum(xp.abs(g) ** norm_type)) ** (1.0 / norm_type) for g, xp in grads]
         total = sum(n**norm_type for n in norms) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise ValueError(
@@ -90,7 +90,7 @@ def clip_grad_norm_(
         )
     coef = max_norm / (total + 1e-6)
     if not coef >= 1.0:  # also a NaN norm: NaN gradients, as torch (error_if_nonfinite refuses it)
-        for g in grads:
+        for g, _ in grads:
             g *= coef
     return total
 
@@ -117,4 +117,7 @@ def clip_grad_value_(parameters: Iterable[Parameter] | Parameter | Module, clip_
     c = _check_nonnegative("clip_value", clip_value)
     for p in plist:
         g = p.grad
-        np.clip(g, -c, c, out=g)
+        if p.xp is np:
+            np.clip(g, -c, c, out=g)
+        else:
+            g[...] = p.xp.clip(g, -c, c)

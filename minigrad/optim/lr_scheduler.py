@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import backend
 from minigrad.optim.optimizer import MAX_COUNT, Optimizer, _check_number, _describe
 
 __all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "ReduceLROnPlateau", "StepLR"]
@@ -363,6 +364,8 @@ class ReduceLROnPlateau(LRScheduler):
                 "ReduceLROnPlateau.step needs the monitored number, e.g. scheduler.step(val_loss); "
                 "fit does not pass one yet: call it from a Callback's on_epoch_end"
             )
+        if backend.library_of(metric) is not None and tuple(getattr(metric, "shape", (1,))) == ():
+            metric = float(metric)  # a 0-d array (a loss computed on torch, say)
         if isinstance(metric, bool) or not isinstance(metric, (int, float, np.integer, np.floating)):
             raise TypeError(f"metric must be a number, got {type(metric).__name__}")
         if math.isnan(metric):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from minigrad import _array
+import numpy as np
+
+from minigrad import _array, backend
 from minigrad.module import Module
 from minigrad.optim.adam import _buffer, _step_count
 from minigrad.optim.optimizer import Optimizer, StateValue, _check_number
@@ -95,7 +97,8 @@ class RMSprop(Optimizer):
                 f"{name} state 'step' of parameter {index} is {state['step']}: the state exists only after a "
                 "step, so it must be >= 1 (or the state empty)"
             )
-        if not (_buffer(state["square_avg"]) >= 0).all():
+        v = _buffer(state["square_avg"])
+        if not bool(backend.namespace_of(v).all(v >= 0)):
             raise ValueError(
                 f"{name} state 'square_avg' of parameter {index} holds negative values; it is an average of squares"
             )
@@ -104,13 +107,14 @@ class RMSprop(Optimizer):
         """Apply one update to every parameter, in place (the rule in the class docstring)."""
         lr, alpha, eps, wd, mu = self.lr, self.alpha, self.eps, self.weight_decay, self.momentum
         for p, state in zip(self.params, self.state, strict=True):
-            if not state:
+            xp = p.xp
+            if not state:  # v_0 = ḡ_0 = b_0 = 0, in the parameter's library and device
                 state["step"] = 0
-                state["square_avg"] = _array.zeros_like(p.data)
+                state["square_avg"] = xp.zeros_like(p.data)
                 if mu > 0:
-                    state["momentum_buffer"] = _array.zeros_like(p.data)
+                    state["momentum_buffer"] = xp.zeros_like(p.data)
                 if self.centered:
-                    state["grad_avg"] = _array.zeros_like(p.data)
+                    state["grad_avg"] = xp.zeros_like(p.data)
             g: Any = p.grad
             if wd != 0:
                 g = g + wd * p.data
@@ -121,15 +125,19 @@ class RMSprop(Optimizer):
                 mean = _buffer(state["grad_avg"])
                 mean *= alpha
                 mean += (1 - alpha) * g  # ḡ_t = α ḡ_{t-1} + (1 - α) g
-                denom = (v - mean * mean) ** 0.5
+                denom = xp.sqrt(v - mean * mean)
             else:
-                denom = v**0.5
+                denom = xp.sqrt(v)
             denom += eps
             if mu > 0:
                 buf = _buffer(state["momentum_buffer"])
                 buf *= mu
                 buf += g / denom  # b_t = μ b_{t-1} + g / d
-                _array.subtract_into(p.data, lr * buf)
+                step = lr * buf
             else:
-                _array.subtract_into(p.data, lr * (g / denom))
+                step = lr * (g / denom)
+            if xp is np:
+                _array.subtract_into(p.data, step)
+            else:
+                p.data -= step
             state["step"] = _step_count(state["step"]) + 1
