@@ -129,3 +129,17 @@ def test_reduce_on_plateau_takes_a_0d_array_of_the_library(xp: ArrayLibrary) -> 
     assert opt.lr == pytest.approx(0.1) and sched.best == 1.0
     with pytest.raises(TypeError, match="number"):
         sched.step(xp.asarray([1.0]))
+
+
+def test_buffers_of_a_third_library_and_appends_across_libraries(xp: ArrayLibrary) -> None:
+    other = xp.other()
+    bn = xp.to(mg.BatchNorm1d(2, affine=False))  # buffers only
+    state = {k: other.asarray(xp.numpy(v)) for k, v in bn.state_dict().items()}
+    if xp.name != "numpy":
+        with pytest.raises(TypeError, match="array of"):
+            bn.load_state_dict(state)
+    stack = mg.Sequential(mg.Linear(2, 2, rng=0))
+    stack.append(other.to(mg.ReLU()))  # a layer of another library: the stack stays NumPy's
+    assert stack.xp is np
+    moved = other.to(mg.Sequential(mg.Linear(2, 2, rng=0))).append(other.to(mg.Tanh()))
+    assert moved.xp is other.ns

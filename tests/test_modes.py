@@ -135,3 +135,10 @@ def test_state_dict_holds_buffers_after_parameters_and_loads_all_or_nothing() ->
             np.testing.assert_array_equal(value, before[name])
     other.load_state_dict({**state, "1.num_batches_tracked": 7.0})
     assert int(other[1].num_batches_tracked) == 7
+
+
+def test_load_state_dict_refuses_a_text_buffer() -> None:
+    bn = mg.BatchNorm1d(2)
+    state = bn.state_dict()
+    with pytest.raises(ValueError, match="real numbers"):
+        bn.load_state_dict({**state, "running_var": np.array(["a", "b"])})
