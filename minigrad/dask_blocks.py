@@ -264,8 +264,9 @@ class DaskRows:
         template = self._model_template(model)
         params = dask.delayed([p.data for p in model.parameters()], pure=False, traverse=False)
         task = dask.delayed(_block_sums, pure=False)
+        errstate = np.geterr()  # fit's np.errstate, which the threads and processes of Dask do not inherit
         results = [
-            task(template, params, loss, xb, yb, lo, self.dtype, check, y_was_1d, self.name, y.name)
+            task(template, params, loss, xb, yb, lo, self.dtype, check, y_was_1d, self.name, y.name, errstate)
             for xb, yb, lo in zip(self.blocks(), y.blocks(), self.starts, strict=False)
         ]
         add = dask.delayed(_add_results, pure=False)
@@ -339,8 +340,26 @@ def _block_sums(
     y_was_1d: bool,
     xname: str,
     yname: str,
+    errstate: dict[str, Any],
 ) -> BlockResult:
     """On a worker: one row block's loss sum and gradient sums, on a copy of the model with *params*."""
+    with np.errstate(**errstate):
+        return _block_sums_here(template, params, loss, xb, yb, lo, dtype, check, y_was_1d, xname, yname)
+
+
+def _block_sums_here(
+    template: Module,
+    params: list[NDArray[Any]],
+    loss: Loss,
+    xb: NDArray[Any],
+    yb: NDArray[Any],
+    lo: int,
+    dtype: np.dtype[Any],
+    check: bool,
+    y_was_1d: bool,
+    xname: str,
+    yname: str,
+) -> BlockResult:
     if check:
         x_error, y_error = _bad_value(xb, xname, lo), _bad_value(yb, yname, lo)
         if x_error is not None or y_error is not None:
