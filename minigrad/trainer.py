@@ -220,9 +220,9 @@ class LinearMSEStep:
         self.check_x = None
         total = 0.0
         acc_w, acc_b = self._acc_w, self._acc_b
-        if acc_w is None or acc_b is None or acc_w.shape != (out, X.shape[1]) or acc_w.dtype != X.dtype:
-            acc_w = self._acc_w = np.empty((out, X.shape[1]), dtype=X.dtype)
-            acc_b = self._acc_b = np.empty(out, dtype=X.dtype)
+        if acc_w is None or acc_b is None or acc_w.shape != (out, X.shape[1]) or acc_w.dtype != y.dtype:
+            acc_w = self._acc_w = np.empty((out, X.shape[1]), dtype=y.dtype)  # the layer's dtype, as y's
+            acc_b = self._acc_b = np.empty(out, dtype=y.dtype)
         acc_w.fill(0)
         acc_b.fill(0)
         for result in results:
@@ -246,10 +246,10 @@ class LinearMSEStep:
         wt = layer.weight.data.T
         bias = layer.bias.data if layer.bias is not None else None
         rows = max(1, min(hi - lo, STREAM_BLOCK_ELEMENTS // max(1, X.shape[1])))
-        acc_w = np.zeros((out, X.shape[1]), dtype=X.dtype)
-        acc_b = np.zeros(out, dtype=X.dtype)
+        acc_w = np.zeros((out, X.shape[1]), dtype=wt.dtype)  # the layer's dtype, which X may not have
+        acc_b = np.zeros(out, dtype=wt.dtype)
         part_w = np.empty_like(acc_w)
-        buf = np.empty((rows, out), dtype=X.dtype)
+        buf = np.empty((rows, out), dtype=wt.dtype)
         total = 0.0
         for start in range(lo, hi, rows):
             stop = min(start + rows, hi)
