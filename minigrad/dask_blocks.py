@@ -207,6 +207,7 @@ class DaskRows:
         self.starts = [0, *np.cumsum(array.chunks[0]).tolist()]
         self._gathered: NDArray[Any] | None = None
         self._template: tuple[Module, Any, Any] | None = None
+        self._blocks: list[Any] | None = None
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -226,8 +227,10 @@ class DaskRows:
         return self._gathered if dtype is None else self._gathered.astype(dtype, copy=False)
 
     def blocks(self) -> list[Any]:
-        """The row blocks as ``dask.delayed`` objects, in row order."""
-        return list(self.array.to_delayed().ravel())
+        """The row blocks as ``dask.delayed`` objects, in row order (made once: the graph is culled once)."""
+        if self._blocks is None:
+            self._blocks = list(self.array.to_delayed().ravel())
+        return self._blocks
 
     def first_bad_value(self, y: DaskRows) -> str | None:
         """One pass over the blocks: the message for the first NaN/inf in X (else in y), or None."""
