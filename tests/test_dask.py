@@ -298,7 +298,7 @@ def test_tol_stops_before_the_update() -> None:
     h = mg.fit(
         model, *on_dask(X, y), loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=0.1), epochs=500, tol=0.05
     )
-    assert h.stop_reason == "tol" and h.loss[-1] <= 0.02 < h.loss[-2]
+    assert h.stop_reason == "tol" and h.loss[-1] <= 0.05 < h.loss[-2]
 
 
 def test_minibatches_without_shuffle_equal_numpy_when_batches_fit_the_blocks() -> None:
