@@ -14,7 +14,7 @@ with X and y made on the workers and persisted there (row blocks of ``--chunk`` 
   row block computing ``r = X_b w + b - y_b``, ``sum r**2``, ``X_b^T r`` and ``sum r``, the
   parameters sent once per step as one Dask object, the block sums gathered and added on the
   client, the SGD update on the client.
-- *NumPy in RAM*: ``mg.fit`` on the same X as one NumPy array in the client's memory.
+- *NumPy in RAM*: ``mg.fit`` on the same X as one NumPy array in the client's memory (Linear).
 - The fixed cost per step on tiny data (1000 x 5, one block and 4 blocks), on the cluster and
   under Dask's default threaded scheduler.
 
@@ -112,11 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--features", type=int, default=50)
     parser.add_argument("--chunk", type=int, default=125_000, help="rows per block")
-    parser.add_argument("--epochs", type=int, default=5, help="steps per timed run")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3, help="steps per timed run")
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
     if args.quick:
-        args.rows, args.chunk, args.epochs, args.repeats = 200_000, 25_000, 3, 2
+        args.rows, args.chunk, args.epochs, args.repeats = 200_000, 25_000, 2, 2
 
     import dask
     import dask.array as da
@@ -145,22 +145,16 @@ def main(argv: list[str] | None = None) -> int:
         fit_mlp = minigrad_fit(
             lambda: mg.Sequential(mg.Linear(d, 32, rng=0), mg.ReLU(), mg.Linear(32, 1, rng=1)), X, y, lr
         )
-        for run in (hand, fit_linear, fit_mlp):
+        for run in (hand, fit_linear):
             run(1)
-        t_hand, t_fit, t_mlp = [], [], []
+        t_hand: list[float] = []
+        t_fit: list[float] = []
         for _ in range(reps):  # interleaved, one run each per round
             t_hand += per_step(hand, steps, 1)
             t_fit += per_step(fit_linear, steps, 1)
-            t_mlp += per_step(fit_mlp, steps, 1)
+        t_mlp = per_step(fit_mlp, max(2, steps // 2), 1)  # slower: one short run
         Xn, yn = X.compute(), y.compute()
         t_np = per_step(minigrad_fit(lambda: mg.Linear(d, 1, rng=0), Xn, yn, lr), steps, reps)
-        t_np_mlp = per_step(
-            minigrad_fit(
-                lambda: mg.Sequential(mg.Linear(d, 32, rng=0), mg.ReLU(), mg.Linear(32, 1, rng=1)), Xn, yn, lr
-            ),
-            steps,
-            reps,
-        )
         del Xn, yn
         ref = statistics.median(t_hand)
         print(
@@ -170,9 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         print(row("minigrad fit on Dask (Linear, MSE, SGD)", t_fit, ref))
         print(row("minigrad fit on Dask (MLP D-32-1, MSE, SGD)", t_mlp, ref))
         print(row("minigrad fit, NumPy in RAM (Linear)", t_np, ref))
-        print(row("minigrad fit, NumPy in RAM (MLP D-32-1)", t_np_mlp, ref))
         ratio = statistics.median(t_fit) / ref
-        print(f"  goal: minigrad fit <= 1.3x the hand-written step: {ratio:.2f}x  {'ok' if ratio <= 1.3 else 'MISS'}")
+        low = min(t_fit) / min(t_hand)
+        verdict = "ok" if ratio <= 1.3 else "MISS"
+        print(f"  goal: minigrad fit <= 1.3x the hand-written step: {ratio:.2f}x ({low:.2f}x of minimums)  {verdict}")
 
         print("\nFixed cost per step on tiny data (1000 x 5, Linear, MSE, SGD)")
         Xt = np.random.default_rng(1).normal(size=(1000, 5))

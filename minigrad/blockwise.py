@@ -197,6 +197,16 @@ def step(trainer: Trainer, X: Any, y: Any, epoch: int, tol: float | None, y_was_
     trainer (saved, checked, undone when not finite).  With ``trainer.check_blocks``
     set (X's name), this pass also checks every block of X (and, on Dask, y)
     for NaN/inf, and no update is made unless all are finite.
+
+    Example:
+        >>> import numpy as np, minigrad as mg
+        >>> from minigrad.trainer import Trainer
+        >>> model = mg.Linear(3, 1, rng=0)
+        >>> trainer = Trainer(model, model.parameters(), mg.MSELoss(), mg.SGD(model.parameters(), lr=0.1))
+        >>> X, y = np.ones((50, 3)), np.zeros((50, 1))
+        >>> before = mg.MSELoss()(model(X), y)
+        >>> bool(np.isclose(step(trainer, X, y, 1, None, False), before)), mg.MSELoss()(model(X), y) < before
+        (True, True)
     """
     loss = trainer.loss
     summing = sum_loss(loss)
@@ -252,6 +262,19 @@ def block_shuffled_epoch(
     shuffle is small in practice, and the data are read once, sequentially.
 
     With ``reduction="sum"`` the epoch loss is the sum of the batch losses.
+
+    Example:
+        >>> import numpy as np, minigrad as mg
+        >>> from minigrad.trainer import Trainer
+        >>> model = mg.Linear(1, 1, rng=0)
+        >>> trainer = Trainer(model, model.parameters(), mg.MSELoss(), mg.SGD(model.parameters(), lr=0.01))
+        >>> X = np.arange(8.0).reshape(8, 1); y = 2 * X
+        >>> def load(i):  # block i: rows 4i to 4i + 3
+        ...     return X[4 * i : 4 * i + 4], y[4 * i : 4 * i + 4]
+        >>> first = block_shuffled_epoch(trainer, 2, load, 2, np.random.default_rng(0), 1, False)
+        >>> later = block_shuffled_epoch(trainer, 2, load, 2, np.random.default_rng(1), 2, False)
+        >>> later < first
+        True
     """
     order = rng.permutation(n_blocks) if rng is not None else range(n_blocks)
     mean = trainer.loss.reduction == "mean"
@@ -289,6 +312,17 @@ def memmap_epoch(
 
     Each block is read from the file in one sequential pass and converted to
     the model's dtype (a block's worth of memory, never X's).
+
+    Example:
+        >>> import os, tempfile, numpy as np, minigrad as mg
+        >>> from minigrad.trainer import Trainer
+        >>> X = np.memmap(os.path.join(tempfile.mkdtemp(), "X.f8"), dtype=np.float64, mode="w+", shape=(100, 2))
+        >>> X[:] = 1.0
+        >>> model = mg.Linear(2, 1, dtype=np.float32, rng=0)
+        >>> trainer = Trainer(model, model.parameters(), mg.MSELoss(), mg.SGD(model.parameters(), lr=0.01))
+        >>> loss = memmap_epoch(trainer, X, np.zeros((100, 1), np.float32), 10, np.random.default_rng(0), 1, False)
+        >>> loss > 0, model.weight.data.dtype
+        (True, dtype('float32'))
     """
     n = X.shape[0]
     row_bytes = max(1, X.nbytes // max(1, n))

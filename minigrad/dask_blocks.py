@@ -9,8 +9,8 @@ each row block ``b`` runs, on its own copy of the model::
     G_b    = d L_b / dθ                            # model.backward(sum_loss.backward())
 
 and returns ``(L_b, G_b)`` with a few counts.  The client adds the block
-results in block order (a fixed tree of additions on the cluster when there
-are more than :data:`FAN_IN` blocks), scales them as the loss's mean does
+results in block order (after a fixed tree of additions on the cluster when
+they would exceed :data:`GATHER_MAX_BYTES`), scales them as the loss's mean does
 (see :mod:`minigrad.blockwise`), and the optimizer steps on the client.  What
 reaches the client per step is a handful of parameter-sized arrays, never a
 block of X.  The first step's blocks also report whether their X and y are
@@ -51,9 +51,13 @@ from minigrad.module import Module
 if TYPE_CHECKING:
     from minigrad.trainer import Trainer
 
-#: With more row blocks than this, their results are added on the cluster in
-#: a fixed tree of additions of this many results each, so the client receives
-#: one result however many blocks there are; otherwise the client adds them.
+#: The most bytes of block results (gradient sums) a step brings to the client
+#: at once.  Below it the client receives every block's result and adds them
+#: in block order (one round trip); above it the results are first added on
+#: the cluster in a fixed tree of additions of :data:`FAN_IN` results each.
+GATHER_MAX_BYTES = 1 << 26
+
+#: Results added by each task of the tree of additions (see :data:`GATHER_MAX_BYTES`).
 FAN_IN = 8
 
 #: One block's result: loss sum, gradient sums (in ``model.parameters()``
@@ -132,6 +136,18 @@ def check_data(
     Raises:
         ValueError: bad shapes, unknown chunk sizes, NaN/inf (as check_data).
         TypeError: non-numeric data, or a Dask collection that is not an array.
+
+    Example:
+        >>> import numpy as np, minigrad as mg
+        >>> da = __import__("pytest").importorskip("dask.array")
+        >>> X = da.ones((10, 4), chunks=(5, 2))  # the feature axis split in two
+        >>> Xr, yr = check_data(mg.Linear(4, 1), X, da.zeros(10, chunks=3))
+        >>> Xr.shape, Xr.array.chunks, yr.shape, yr.array.chunks
+        ((10, 4), ((5, 5), (4,)), (10, 1), ((5, 5),))
+        >>> check_data(mg.Linear(4, 1), X[X[:, 0] > 0], da.zeros(10))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: X has unknown chunk sizes (NaN), ... call X = X.compute_chunk_sizes() first ...
     """
     import dask.array as da
 
@@ -149,12 +165,13 @@ def check_data(
     if len(Xd.chunks[1]) > 1:
         Xd = Xd.rechunk({1: -1})
     yd = _as_dask(y, yname) if is_dask(y) else da.from_array(_array.as_float_array(y, dtype, yname), chunks=-1)
+    column = False
     if class_targets:
         if yd.ndim != 1:
             hint = " (pass y.ravel())" if yd.ndim == 2 and yd.shape[1] == 1 else ""
             raise ValueError(f"{yname} must hold class indices of shape (N,), got shape {yd.shape}{hint}")
     elif yd.ndim == 1:
-        yd = yd[:, None]
+        column = True  # read as (N, 1), block by block where it is used: no extra task on y's graph
     elif yd.ndim != 2:
         raise ValueError(f"{yname} must be 1-D (single output) or 2-D (N, outputs), got shape {yd.shape}")
     if yd.shape[0] != Xd.shape[0]:
@@ -166,7 +183,7 @@ def check_data(
     if yd.chunks != want:
         yd = yd.rechunk(want)
     Xr = DaskRows(Xd, dtype, xname, gather=False)
-    yr = DaskRows(yd, dtype, yname, gather=True)
+    yr = DaskRows(yd, dtype, yname, gather=True, column=column)
     if finite:
         error = Xr.first_bad_value(yr)
         if error is not None:
@@ -195,14 +212,27 @@ class DaskRows:
     converted) are those of the array; slicing computes just the rows asked
     for.  Only y may be gathered whole (``np.asarray(y)``, for metrics and
     the validation loss: ``N × outputs`` numbers); X never is.
+
+    Example:
+        >>> import numpy as np, minigrad as mg
+        >>> da = __import__("pytest").importorskip("dask.array")
+        >>> model = mg.Linear(2, 1, rng=0)
+        >>> X, y = check_data(model, da.ones((6, 2), chunks=(4, 2)), da.ones(6, chunks=4))
+        >>> total, grads, elements, rows, error = X.sums(model, mg.MSELoss(reduction="sum"), y, True, True)
+        >>> bool(np.isclose(total, mg.MSELoss(reduction="sum")(model(np.ones((6, 2))), np.ones((6, 1))))), rows
+        (True, 6)
+        >>> np.asarray(y).shape, X[:2].shape
+        ((6, 1), (2, 2))
     """
 
-    def __init__(self, array: Any, dtype: np.dtype[Any], name: str, *, gather: bool) -> None:
+    def __init__(self, array: Any, dtype: np.dtype[Any], name: str, *, gather: bool, column: bool = False) -> None:
         self.array = array
         self.dtype = dtype
         self.name = name
         self.gather = gather
-        self.shape: tuple[int, ...] = tuple(int(n) for n in array.shape)
+        #: True for a 1-D y read as one column ``(N, 1)``: each block is reshaped where it is used.
+        self.column = column
+        self.shape: tuple[int, ...] = tuple(int(n) for n in array.shape) + ((1,) if column else ())
         self.ndim = len(self.shape)
         self.starts = [0, *np.cumsum(array.chunks[0]).tolist()]
         self._gathered: NDArray[Any] | None = None
@@ -215,7 +245,12 @@ class DaskRows:
     def __getitem__(self, key: Any) -> NDArray[Any]:
         """The rows asked for, computed, as a NumPy array of the model's dtype (meant for a few rows)."""
         (part,) = _compute(self.array[key])
-        return _array.as_float_array(part, self.dtype, self.name)
+        return self._as_rows(part)
+
+    def _as_rows(self, part: Any) -> NDArray[Any]:
+        """A computed part as a NumPy array of the model's dtype (one column for a 1-D y read as ``(N, 1)``)."""
+        out = _array.as_float_array(part, self.dtype, self.name)
+        return out.reshape(-1, 1) if self.column else out
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> NDArray[Any]:
         """y gathered (once, then kept): ``N × outputs`` numbers.  X raises TypeError: it is never gathered."""
@@ -223,7 +258,7 @@ class DaskRows:
             raise TypeError(f"{self.name} is a Dask array and fit never gathers it to the client")
         if self._gathered is None:
             (whole,) = _compute(self.array)
-            self._gathered = _array.as_float_array(whole, self.dtype, self.name)
+            self._gathered = self._as_rows(whole)
         return self._gathered if dtype is None else self._gathered.astype(dtype, copy=False)
 
     def blocks(self) -> list[Any]:
@@ -269,11 +304,12 @@ class DaskRows:
         task = dask.delayed(_block_sums, pure=False)
         errstate = np.geterr()  # fit's np.errstate, which the threads and processes of Dask do not inherit
         results = [
-            task(template, params, loss, xb, yb, lo, self.dtype, check, y_was_1d, self.name, y.name, errstate)
+            task(template, params, loss, xb, yb, lo, self.dtype, check, y_was_1d, y.column, self.name, y.name, errstate)
             for xb, yb, lo in zip(self.blocks(), y.blocks(), self.starts, strict=False)
         ]
         add = dask.delayed(_add_results, pure=False)
-        while len(results) > FAN_IN:
+        result_bytes = sum(p.data.nbytes for p in model.parameters()) + 64
+        while len(results) > FAN_IN and len(results) * result_bytes > GATHER_MAX_BYTES:
             results = [add(*results[i : i + FAN_IN]) for i in range(0, len(results), FAN_IN)]
         total, grads, elements, rows, x_error, y_error = _add_results(*_compute(*results))
         error = x_error or y_error
@@ -306,7 +342,7 @@ class DaskRows:
 
         def load(i: int) -> tuple[NDArray[Any], NDArray[Any]]:
             xb, yb = _compute(xs[i], ys[i])
-            return _array.as_float_array(xb, dtype, self.name), _array.as_float_array(yb, dtype, y.name)
+            return _array.as_float_array(xb, dtype, self.name), y._as_rows(yb)
 
         return blockwise.block_shuffled_epoch(trainer, len(xs), load, batch_size, rng, epoch, y_was_1d)
 
@@ -341,13 +377,14 @@ def _block_sums(
     dtype: np.dtype[Any],
     check: bool,
     y_was_1d: bool,
+    column: bool,
     xname: str,
     yname: str,
     errstate: dict[str, Any],
 ) -> BlockResult:
     """On a worker: one row block's loss sum and gradient sums, on a copy of the model with *params*."""
     with np.errstate(**errstate):
-        return _block_sums_here(template, params, loss, xb, yb, lo, dtype, check, y_was_1d, xname, yname)
+        return _block_sums_here(template, params, loss, xb, yb, lo, dtype, check, y_was_1d, column, xname, yname)
 
 
 def _block_sums_here(
@@ -360,6 +397,7 @@ def _block_sums_here(
     dtype: np.dtype[Any],
     check: bool,
     y_was_1d: bool,
+    column: bool,
     xname: str,
     yname: str,
 ) -> BlockResult:
@@ -373,6 +411,8 @@ def _block_sums_here(
     loss = copy.copy(loss)
     xa = _array.as_float_array(xb, dtype, xname)
     ya = _array.as_float_array(yb, dtype, yname)
+    if column:
+        ya = ya.reshape(-1, 1)
     pred = model(xa)
     blockwise.check_prediction(pred, ya, y_was_1d)
     total = loss(pred, ya)

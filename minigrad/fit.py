@@ -187,7 +187,11 @@ def fit(
         model: the module to train, in place.
         X: inputs, shape ``(N, in_features)``: arrays of the model's library
             (NumPy, or the library of ``model.to``; another library is a
-            TypeError) or lists; converted to the model's dtype.
+            TypeError) or lists; converted to the model's dtype (a large
+            float NumPy array, an ``np.memmap`` say, one block at a time).
+            X and y may be Dask arrays (a model on NumPy): each step then runs
+            block by block on the cluster and X is never gathered (see
+            :mod:`minigrad.dask_blocks`).
         y: targets, shape ``(N, outputs)``, or ``(N,)`` for a single-output
             model; for a loss with class targets (CrossEntropyLoss) the class
             indices, shape ``(N,)``.

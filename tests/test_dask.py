@@ -152,8 +152,11 @@ def test_full_batch_equals_the_numpy_fit(case: str, scheduler: str, computes: Co
     assert max(computes.sizes) <= N * 8
 
 
-def test_many_blocks_are_added_on_the_cluster_in_a_fixed_order(scheduler: str, computes: Computes) -> None:
-    """More blocks than FAN_IN: a tree of additions; the client receives one result per step."""
+def test_many_blocks_are_added_on_the_cluster_in_a_fixed_order(
+    scheduler: str, computes: Computes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Block results too large to gather at once: a tree of additions, at most FAN_IN results reach the client."""
+    monkeypatch.setattr(dask_blocks, "GATHER_MAX_BYTES", 0)
     X, y = data(rows=1000)
     Xd, yd = on_dask(X, y, rows=50)  # 20 blocks
     assert Xd.numblocks[0] > dask_blocks.FAN_IN**1
@@ -486,3 +489,30 @@ def test_process_cluster_trains_without_gathering_x() -> None:
         assert grown < 0.1 * X.nbytes, f"the client grew by {grown / 2**20:.1f} MiB for X of {X.nbytes / 2**20:.0f} MiB"
         pred = model.predict(X)
         assert isinstance(pred, da.Array) and pred.shape == (rows, 1)
+
+
+def _readme_dask_examples() -> list[str]:
+    """The ```python blocks of README's Dask section, in order."""
+    readme = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+    with open(readme, encoding="utf-8") as f:
+        text = f.read()
+    section = text.split("### Dask: data beyond one machine", 1)[1].split("\n### ", 1)[0]
+    return [block.split("```", 1)[0] for block in section.split("```python\n")[1:]]
+
+
+def test_readme_dask_examples_run_and_print_what_they_say() -> None:
+    """Each example's last line ends with the comment of what it prints; the cluster's workers are threads here."""
+    import contextlib
+    import io
+
+    examples = _readme_dask_examples()
+    assert len(examples) == 2
+    for code in examples:
+        code = code.replace(
+            'host="127.0.0.1")', 'host="127.0.0.1", processes=False, protocol="tcp", dashboard_address=None)'
+        )
+        expected = code.rstrip().rsplit("# ", 1)[1]
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, "README.md", "exec"), {"__name__": "__main__"})
+        assert out.getvalue().strip() == expected
