@@ -329,9 +329,9 @@ def fit(
     y_was_1d = (y.ndim if hasattr(y, "ndim") else np.ndim(y)) == 1 and not class_targets
     val = _check_validation(model, validation_data, Xa, ya, class_targets)
     metric_fns = _metric_functions(metrics, loss)
-    loss.check_target(ya, "y")
+    _check_target(loss, ya, "y")
     if val is not None:
-        loss.check_target(val[1], "y_val")
+        _check_target(loss, val[1], "y_val")
     if class_targets or val is not None or metric_fns:
         _check_before_training(model, loss, Xa, ya, metric_fns, class_targets, ("X", "y"))
         if val is not None:
@@ -455,6 +455,16 @@ def _metric_functions(metrics: Iterable[str | MetricFn], loss: Loss) -> list[tup
     if len(set(names)) != len(names):
         raise ValueError(f"metric names must be different, got {names}")
     return out
+
+
+def _check_target(loss: Loss, y: Any, name: str) -> None:
+    """``loss.check_target(y, name)``; a Dask y is gathered for it (``N × outputs`` numbers, never X)
+    only when the loss restricts its targets."""
+    if dask_blocks.is_rows(y):
+        if type(loss).check_target is Loss.check_target:  # the base class takes any value
+            return
+        y = np.asarray(y)
+    loss.check_target(y, name)
 
 
 def _check_before_training(
