@@ -427,6 +427,9 @@ def test_bad_dask_input_gets_clear_errors() -> None:
     with pytest.raises(ValueError, match="a 1-D y is accepted only for a single-output model"):
         two = mg.Linear(D, 2, rng=0)
         mg.fit(two, Xd, yd, loss=mg.MSELoss(), optimizer=mg.SGD(two.parameters(), lr=0.1), epochs=1)
+    bce = mg.Linear(D, 1, rng=0)
+    with pytest.raises(ValueError, match=r"BCEWithLogitsLoss targets must be probabilities in \[0, 1\]"):
+        mg.fit(bce, Xd, yd, loss=mg.BCEWithLogitsLoss(), optimizer=mg.SGD(bce.parameters(), lr=0.1), epochs=1)
     with pytest.raises(TypeError, match="must be a Dask array or a NumPy array"):
         dask_blocks.check_data(model, Xd, dask.delayed(y))
     Xn = X.copy()

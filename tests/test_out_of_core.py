@@ -81,6 +81,17 @@ def test_float32_model_on_a_large_float64_x_converts_block_by_block(small_blocks
         np.testing.assert_allclose(batches, batches_ref, rtol=1e-6)
 
 
+@pytest.mark.parametrize("make", [lambda: mg.Linear(D, 1, dtype=np.float32, rng=0), lambda: mlp(1, np.float32)])
+def test_values_too_large_for_a_float32_model_are_refused_block_by_block(small_blocks: None, make: Any) -> None:
+    X, y = data()
+    X[2500, 1] = 1e39
+    model = make()
+    before = [p.data.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match="X holds values too large for the model's dtype float32"):
+        fit_losses(model, X, y, mg.MSELoss(), epochs=2)
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, model.parameters(), strict=True))
+
+
 @pytest.mark.parametrize("observed", [False, True])
 def test_nan_in_a_large_x_is_refused_before_any_update(small_blocks: None, observed: bool) -> None:
     X, y = data()
