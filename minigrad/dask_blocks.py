@@ -135,7 +135,8 @@ def check_data(
 
     Raises:
         ValueError: bad shapes, unknown chunk sizes, NaN/inf (as check_data).
-        TypeError: non-numeric data, or a Dask collection that is not an array.
+        TypeError: non-numeric data, a Dask collection that is not an array,
+            or a model that is not on NumPy (``model.xp``).
 
     Example:
         >>> import numpy as np, minigrad as mg
@@ -152,6 +153,11 @@ def check_data(
     import dask.array as da
 
     xname, yname = names
+    if getattr(model, "xp", np) is not np:
+        raise TypeError(
+            f"fit on Dask arrays needs a model on NumPy (each block is a NumPy array), the model is on "
+            f"{getattr(model.xp, '__name__', model.xp)}: call model.to(numpy) first"
+        )
     dtype = model.dtype
     if not is_dask(X):
         Xn = _array.as_float_array(X, dtype, xname)
