@@ -34,6 +34,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -256,7 +257,8 @@ def block_shuffled_epoch(
     NumPy arrays of the model's dtype, its rows are permuted with
     ``rng.permutation(rows)``, and its batches of ``batch_size`` rows (the
     last one of each block possibly smaller) are trained on one after the
-    other.  Unlike a global shuffle, a batch never holds rows of two blocks,
+    other, while the next block is loaded in a thread (at most two blocks in
+    memory).  Unlike a global shuffle, a batch never holds rows of two blocks,
     and rows that sit in one block are always seen in the same part of an
     epoch; with blocks of many batches each the difference to a global
     shuffle is small in practice, and the data are read once, sequentially.
@@ -276,26 +278,36 @@ def block_shuffled_epoch(
         >>> later < first
         True
     """
-    order = rng.permutation(n_blocks) if rng is not None else range(n_blocks)
+    order = [int(i) for i in (rng.permutation(n_blocks) if rng is not None else range(n_blocks))]
     mean = trainer.loss.reduction == "mean"
     fused = trainer.fused
     total = 0.0
     seen = 0
-    for i in order:
-        xb, yb = load(int(i))
-        n = xb.shape[0]
-        if rng is not None:
-            idx = rng.permutation(n)
-            xb, yb = xb[idx], yb[idx]
-        use_fused = fused is not None and fused.accepts(xb, yb)
-        for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
-            xs, ys = xb[start:stop], yb[start:stop]
-            value = (
-                trainer.fused_step(xs, ys, epoch, None) if use_fused else trainer.step(xs, ys, epoch, None, y_was_1d)
-            )
-            total += value * (stop - start) if mean else value
-        seen += n
+    # The next block is loaded in a thread while the batches of this one train: at most two blocks
+    # are in memory, and the wait for data (a Dask compute, a read from disk) overlaps the work.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minigrad-next-block")
+    try:
+        pending = pool.submit(load, order[0]) if order else None
+        for k in range(len(order)):
+            assert pending is not None
+            xb, yb = pending.result()
+            pending = pool.submit(load, order[k + 1]) if k + 1 < len(order) else None
+            n = xb.shape[0]
+            if rng is not None:
+                idx = rng.permutation(n)
+                xb, yb = xb[idx], yb[idx]
+            use_fused = fused is not None and fused.accepts(xb, yb)
+            for start in range(0, n, batch_size):
+                stop = min(start + batch_size, n)
+                xs, ys = xb[start:stop], yb[start:stop]
+                if use_fused:
+                    value = trainer.fused_step(xs, ys, epoch, None)
+                else:
+                    value = trainer.step(xs, ys, epoch, None, y_was_1d)
+                total += value * (stop - start) if mean else value
+            seen += n
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # an error or Ctrl-C does not wait for the next block
     return total / seen if mean else total
 
 
