@@ -382,7 +382,9 @@ class Trainer:
         """If the first full-batch step on ``(X, y)`` streams X, have it check X for NaN/inf; True if so.
 
         That pass sums every block of X anyway (see :meth:`LinearMSEStep._streamed_loss`),
-        so the check costs no extra read; the error names X as *name*.
+        so the check costs no extra read; the error names X as *name*.  The
+        block-wise step (:func:`minigrad.blockwise.step`, a large X for any
+        other model) checks each block while it is in cache, before its use.
         """
         fused = self.fused
         if fused is not None and X.nbytes >= STREAM_MIN_BYTES and fused.accepts(X, y):
