@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad import _array, blockwise
+from minigrad import _array, backend, blockwise
 from minigrad.losses import Loss
 from minigrad.module import Module
 
@@ -156,7 +156,7 @@ def check_data(
     if getattr(model, "xp", np) is not np:
         raise TypeError(
             f"fit on Dask arrays needs a model on NumPy (each block is a NumPy array), the model is on "
-            f"{getattr(model.xp, '__name__', model.xp)}: call model.to(numpy) first"
+            f"{backend.library_name(model.xp)}: call model.to(numpy) first"
         )
     dtype = model.dtype
     if not is_dask(X):
