@@ -10,8 +10,9 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad import _array, backend
+from minigrad import _array, backend, dask_blocks
 from minigrad import metrics as _metrics
+from minigrad import trainer as _trainer
 from minigrad.callbacks import Callback, EpochEndFn, as_callbacks, check_callable_as
 from minigrad.errors import DivergenceError
 from minigrad.history import History
@@ -60,7 +61,12 @@ def check_data(
 
     Returns ``(X, y)`` as arrays of the model's library (``model.xp``),
     device and dtype; arrays that already have it are used without a copy
-    (and never written to); lists are converted into the model's library.  ``y`` may be
+    (and never written to); lists are converted into the model's library.
+    A float NumPy X of at least :data:`~minigrad.trainer.STREAM_MIN_BYTES`
+    (an ``np.memmap``, say) keeps its own dtype: the training step converts
+    it one block at a time, so no X-sized copy is ever made.  Dask arrays are
+    checked by :func:`minigrad.dask_blocks.check_data` (lazily, without
+    computing X).  ``y`` may be
     1-D for a single-output model; it is then viewed as ``(N, 1)``.  With
     ``class_targets`` (a loss such as CrossEntropyLoss) ``y`` must be the
     1-D class indices ``(N,)`` and stays 1-D.
@@ -86,14 +92,19 @@ def check_data(
         ...
         ValueError: Expected 2D array for X, got 1D array instead: shape (2,). Reshape your data ...
     """
+    if dask_blocks.is_dask(X) or dask_blocks.is_dask(y):
+        return dask_blocks.check_data(model, X, y, class_targets=class_targets, names=names, finite=finite)
     xname, yname = names
     dtype = model.dtype
     xp = model.xp
-    if xp is np:
-        Xa = _array.as_float_array(X, dtype, xname)
-    else:
+    if xp is not np:
         Xa = backend.as_float(X, xp, dtype, model.device, xname)
         _check_device(Xa, model, xname)
+    elif isinstance(X, np.ndarray) and X.dtype in _array.FLOAT_DTYPES and X.nbytes >= _trainer.STREAM_MIN_BYTES:
+        _array.refuse_masked(X, xname)
+        Xa = X  # converted block by block where it is used (each block checked for values too large)
+    else:
+        Xa = _array.as_float_array(X, dtype, xname)
     _array.check_2d(Xa, xname)
     if Xa.shape[0] == 0 or Xa.shape[1] == 0:
         raise ValueError(f"{xname} is empty (shape {tuple(Xa.shape)}); fit needs at least one sample and one feature")
@@ -176,7 +187,11 @@ def fit(
         model: the module to train, in place.
         X: inputs, shape ``(N, in_features)``: arrays of the model's library
             (NumPy, or the library of ``model.to``; another library is a
-            TypeError) or lists; converted to the model's dtype.
+            TypeError) or lists; converted to the model's dtype (a large
+            float NumPy array, an ``np.memmap`` say, one block at a time).
+            X and y may be Dask arrays (a model on NumPy): each step then runs
+            block by block on the cluster and X is never gathered (see
+            :mod:`minigrad.dask_blocks`).
         y: targets, shape ``(N, outputs)``, or ``(N,)`` for a single-output
             model; for a loss with class targets (CrossEntropyLoss) the class
             indices, shape ``(N,)``.
@@ -304,16 +319,19 @@ def fit(
     trainer = Trainer(model, params, loss, optimizer, history.loss, full_batch=full_batch)
     # Then a large X that the fused step streams anyway is checked for NaN/inf in its first pass, with no
     # extra read of X; y is checked here, and a bad X is still named before a bad y (as check_data does).
-    x_checked_in_first_pass = unobserved and trainer.check_x_in_first_pass(Xa, ya, "X")
-    if not x_checked_in_first_pass or not _all_finite(model, [ya]):
-        check_finite(model, Xa, "X")
-    check_finite(model, ya, "y")
+    if dask_blocks.is_rows(Xa):  # X and y on Dask: checked in the first step's pass, or (mini-batches) now
+        dask_blocks.check_finite_first(trainer, Xa, ya, full_batch)
+    else:
+        x_checked_in_first_pass = unobserved and trainer.check_x_in_first_pass(Xa, ya, "X")
+        if not x_checked_in_first_pass or not _all_finite(model, [ya]):
+            check_finite(model, Xa, "X")
+        check_finite(model, ya, "y")
     y_was_1d = (y.ndim if hasattr(y, "ndim") else np.ndim(y)) == 1 and not class_targets
     val = _check_validation(model, validation_data, Xa, ya, class_targets)
     metric_fns = _metric_functions(metrics, loss)
-    loss.check_target(ya, "y")
+    _check_target(loss, ya, "y")
     if val is not None:
-        loss.check_target(val[1], "y_val")
+        _check_target(loss, val[1], "y_val")
     if class_targets or val is not None or metric_fns:
         _check_before_training(model, loss, Xa, ya, metric_fns, class_targets, ("X", "y"))
         if val is not None:
@@ -439,6 +457,16 @@ def _metric_functions(metrics: Iterable[str | MetricFn], loss: Loss) -> list[tup
     return out
 
 
+def _check_target(loss: Loss, y: Any, name: str) -> None:
+    """``loss.check_target(y, name)``; a Dask y is gathered for it (``N × outputs`` numbers, never X)
+    only when the loss restricts its targets."""
+    if dask_blocks.is_rows(y):
+        if type(loss).check_target is Loss.check_target:  # the base class takes any value
+            return
+        y = np.asarray(y)
+    loss.check_target(y, name)
+
+
 def _check_before_training(
     model: Module,
     loss: Loss,
@@ -555,7 +583,7 @@ def _check_monitors(cbs: Sequence[Callback], keys: set[str]) -> None:
 
 def _predict(trainer: Trainer, X: NDArray[Any], rows: int, epoch: int) -> NDArray[Any]:
     """The model's output for X, ``rows`` at a time; NaN/inf restores the parameters and raises."""
-    pred = trainer.model.predict(X, batch_size=rows)
+    pred = X.gather_predictions(trainer.model) if dask_blocks.is_rows(X) else trainer.model.predict(X, batch_size=rows)
     if not _all_finite(trainer.model, [pred]):
         trainer.restore()
         raise DivergenceError(epoch, "a prediction", trainer.optimizer.lr)

@@ -229,7 +229,9 @@ class Module:
         intermediate activations never exceed one block.  Rows are independent,
         so the result equals ``forward(x)`` up to floating-point rounding.
         ``batch_size=None`` is a single ``forward(x)``.  Like ``forward``, it
-        overwrites what layers keep for ``backward``.
+        overwrites what layers keep for ``backward``.  A Dask array gives a
+        lazy Dask array, one block of outputs per row block (see
+        :func:`minigrad.dask_blocks.predict_lazy`); *batch_size* is then ignored.
 
         Args:
             x: input of shape ``(N, ...)``; converted to the module's dtype.
@@ -242,6 +244,10 @@ class Module:
             >>> np.allclose(layer.predict(x, batch_size=2), layer(x))
             True
         """
+        if type(x).__module__.startswith("dask."):  # a Dask array: a lazy Dask array of predictions
+            from minigrad.dask_blocks import predict_lazy
+
+            return predict_lazy(self, x)  # type: ignore[no-any-return]
         _array.refuse_masked(x, "x")
         modules = self._module_list()
         modes = [m.training for m in modules]

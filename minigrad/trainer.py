@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from minigrad import _array, backend
+from minigrad import _array, backend, blockwise, dask_blocks
 from minigrad.errors import DivergenceError
 from minigrad.linear import Linear
 from minigrad.losses import Loss, MSELoss
@@ -107,15 +107,20 @@ class LinearMSEStep:
         )
 
     def accepts(self, X: NDArray[Any], y: NDArray[Any]) -> bool:
-        """True if ``(X, y)`` has the shapes and dtype the layer needs (else the general path raises)."""
+        """True if ``(X, y)`` has the shapes and dtype the layer needs (else the general path raises).
+
+        A streamed X (see :data:`STREAM_MIN_BYTES`) may be float32 or float64 whatever the layer's
+        dtype: each block is converted on its own, so the conversion never holds an X-sized array.
+        """
         if X is self._accepted_x and y is self._accepted_y:  # full batch: the same arrays every epoch
             return True
         w = self.layer.weight.data
         ok = (
-            X.ndim == 2
+            isinstance(X, np.ndarray)  # not a Dask array's blocks
+            and X.ndim == 2
             and X.shape[1] == w.shape[1]
             and y.shape == (X.shape[0], w.shape[0])
-            and X.dtype == w.dtype
+            and (X.dtype == w.dtype or (X.nbytes >= STREAM_MIN_BYTES and X.dtype in _array.FLOAT_DTYPES))
             and y.dtype == w.dtype
             and X.shape[0] > 0
         )
@@ -215,9 +220,9 @@ class LinearMSEStep:
         self.check_x = None
         total = 0.0
         acc_w, acc_b = self._acc_w, self._acc_b
-        if acc_w is None or acc_b is None or acc_w.shape != (out, X.shape[1]) or acc_w.dtype != X.dtype:
-            acc_w = self._acc_w = np.empty((out, X.shape[1]), dtype=X.dtype)
-            acc_b = self._acc_b = np.empty(out, dtype=X.dtype)
+        if acc_w is None or acc_b is None or acc_w.shape != (out, X.shape[1]) or acc_w.dtype != y.dtype:
+            acc_w = self._acc_w = np.empty((out, X.shape[1]), dtype=y.dtype)  # the layer's dtype, as y's
+            acc_b = self._acc_b = np.empty(out, dtype=y.dtype)
         acc_w.fill(0)
         acc_b.fill(0)
         for result in results:
@@ -241,14 +246,16 @@ class LinearMSEStep:
         wt = layer.weight.data.T
         bias = layer.bias.data if layer.bias is not None else None
         rows = max(1, min(hi - lo, STREAM_BLOCK_ELEMENTS // max(1, X.shape[1])))
-        acc_w = np.zeros((out, X.shape[1]), dtype=X.dtype)
-        acc_b = np.zeros(out, dtype=X.dtype)
+        acc_w = np.zeros((out, X.shape[1]), dtype=wt.dtype)  # the layer's dtype, which X may not have
+        acc_b = np.zeros(out, dtype=wt.dtype)
         part_w = np.empty_like(acc_w)
-        buf = np.empty((rows, out), dtype=X.dtype)
+        buf = np.empty((rows, out), dtype=wt.dtype)
         total = 0.0
         for start in range(lo, hi, rows):
             stop = min(start + rows, hi)
             xb = X[start:stop]
+            if xb.dtype != wt.dtype:  # a float64 X for a float32 layer (or back): this block only
+                xb = _array.as_float_array(xb, wt.dtype, check or "X")
             # Touch the block first: NumPy's summation streams it from memory into the cache
             # faster than the BLAS kernels' own loads do, and they then find it there.
             touched = np.add.reduce(xb, None)
@@ -363,6 +370,9 @@ class Trainer:
         self.loss_limit = -math.inf if full_batch else math.inf
         #: The same for the epoch losses of mini-batch training (see :func:`minibatch_epoch`).
         self.epoch_loss_limit = -math.inf
+        #: X's name while the next block-wise step must also check every block for NaN/inf (see
+        #: :func:`minigrad.blockwise.step`); None once a pass has checked them, or when nobody asked.
+        self.check_blocks: str | None = None
         self.fused: LinearMSEStep | None = None
         if LinearMSEStep.applies(model, loss):
             assert isinstance(model, Linear) and isinstance(loss, MSELoss)
@@ -372,19 +382,29 @@ class Trainer:
         """If the first full-batch step on ``(X, y)`` streams X, have it check X for NaN/inf; True if so.
 
         That pass sums every block of X anyway (see :meth:`LinearMSEStep._streamed_loss`),
-        so the check costs no extra read; the error names X as *name*.
+        so the check costs no extra read; the error names X as *name*.  The
+        block-wise step (:func:`minigrad.blockwise.step`, a large X for any
+        other model) checks each block while it is in cache, before its use.
         """
         fused = self.fused
-        if fused is None or X.nbytes < STREAM_MIN_BYTES or not fused.accepts(X, y):
-            return False
-        fused.check_x = name
-        return True
+        if fused is not None and X.nbytes >= STREAM_MIN_BYTES and fused.accepts(X, y):
+            fused.check_x = name
+            return True
+        if dask_blocks.is_rows(X) or (isinstance(X, np.ndarray) and X.nbytes >= STREAM_MIN_BYTES):
+            self.check_blocks = name  # the block-wise step's first pass
+            return True
+        return False
 
     def step(self, X: NDArray[Any], y: NDArray[Any], epoch: int, tol: float | None, y_was_1d: bool) -> float:
         """Predict, compare and (unless the loss is ≤ tol) learn; return the loss."""
         fused = self.fused
         if fused is not None and fused.accepts(X, y):
             return self.fused_step(X, y, epoch, tol)
+        if isinstance(X, np.ndarray):
+            if X.nbytes >= STREAM_MIN_BYTES:  # too large for one forward pass at once: block by block
+                return blockwise.step(self, X, y, epoch, tol, y_was_1d)
+        elif dask_blocks.is_rows(X):  # a Dask array's blocks, computed on the cluster
+            return blockwise.step(self, X, y, epoch, tol, y_was_1d)
         return self._general_step(X, y, epoch, tol, y_was_1d)
 
     def full_batch(self, X: NDArray[Any], y: NDArray[Any], epochs: int, tol: float | None, y_was_1d: bool) -> bool:
@@ -568,6 +588,15 @@ class Trainer:
         self._update(epoch)
         return value
 
+    def check_loss(self, value: float, epoch: int) -> None:
+        """The look every step takes at its loss before the update (see :meth:`_look_at_loss`)."""
+        if not value < self.loss_limit:
+            self.loss_limit = self._look_at_loss(value, epoch, self.loss_limit)
+
+    def apply_update(self, epoch: int) -> None:
+        """The update of a step whose gradients are in the parameters' ``grad``: saved, made, checked."""
+        self._update(epoch)
+
     def _look_at_loss(self, value: float, epoch: int, limit: float) -> float:
         """Look closer at an epoch's (or a batch's) loss that is not below *limit*; return the next limit.
 
@@ -698,7 +727,17 @@ def minibatch_epoch(
     With ``reduction="sum"`` the epoch loss is the sum of the batch losses.
     The epoch's loss then goes through the growth rule (see
     :func:`loss_keeps_growing`), after the epoch's updates.
+
+    Data that cannot be shuffled row by row cheaply (a Dask array, an
+    ``np.memmap`` of at least :data:`~minigrad.blockwise.SHUFFLE_IN_BLOCKS_MIN_BYTES`)
+    is shuffled block by block instead: see :func:`minigrad.blockwise.block_shuffled_epoch`.
     """
+    if dask_blocks.is_rows(X):  # a Dask array's blocks
+        return _look_at_epoch_loss(trainer, X.minibatch_epoch(trainer, y, batch_size, rng, epoch, y_was_1d), epoch)
+    if rng is not None and isinstance(X, np.memmap) and X.nbytes >= blockwise.SHUFFLE_IN_BLOCKS_MIN_BYTES:
+        return _look_at_epoch_loss(
+            trainer, blockwise.memmap_epoch(trainer, X, y, batch_size, rng, epoch, y_was_1d), epoch
+        )
     n = X.shape[0]
     order = rng.permutation(n) if rng is not None else None
     xp = trainer.xp
@@ -707,6 +746,7 @@ def minibatch_epoch(
     mean = trainer.loss.reduction == "mean"
     # Batches are rows of the checked X and y: when the whole data suits the fused step, every batch does.
     fused = trainer.fused is not None and trainer.fused.accepts(X, y)
+    convert = X.dtype != y.dtype  # a large X that fit left in its own dtype: each batch is converted alone
     total = 0.0
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
@@ -718,9 +758,15 @@ def minibatch_epoch(
         else:
             idx = order[start:stop]
             xb, yb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
+        if convert:
+            xb = _array.as_float_array(xb, y.dtype, "X")
         value = trainer.fused_step(xb, yb, epoch, None) if fused else trainer.step(xb, yb, epoch, None, y_was_1d)
         total += value * (stop - start) if mean else value
-    value = total / n if mean else total
+    return _look_at_epoch_loss(trainer, total / n if mean else total, epoch)
+
+
+def _look_at_epoch_loss(trainer: Trainer, value: float, epoch: int) -> float:
+    """Pass a mini-batch epoch's loss through the growth rule (see :func:`loss_keeps_growing`); return it."""
     if not value < trainer.epoch_loss_limit:  # the first epoch's loss, one that overflowed, or one that grew
         trainer.epoch_loss_limit = trainer._look_at_loss(value, epoch, trainer.epoch_loss_limit)
     return value
