@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -15,7 +16,7 @@ from minigrad import metrics as _metrics
 from minigrad.callbacks import Callback, EpochEndFn, as_callbacks, check_callable_as
 from minigrad.errors import DivergenceError
 from minigrad.history import History
-from minigrad.losses import BCEWithLogitsLoss, Loss, class_indices
+from minigrad.losses import BCEWithLogitsLoss, Loss, check_sample_weight, class_indices
 from minigrad.module import Module
 from minigrad.optim.optimizer import Optimizer
 from minigrad.parameter import Parameter
@@ -156,6 +157,8 @@ def fit(
     validation_data: tuple[ArrayLike, ArrayLike] | None = None,
     metrics: Iterable[str | MetricFn] = (),
     scheduler: Scheduler | None = None,
+    sample_weight: ArrayLike | None = None,
+    class_weight: Mapping[int, float] | str | None = None,
 ) -> History:
     """Train *model* on ``(X, y)`` by gradient descent and return its History.
 
@@ -212,6 +215,20 @@ def fit(
             otherwise (probabilities).
         scheduler: an object with ``step()``, such as ``StepLR``, called once
             after every epoch (after the callbacks, the last epoch included).
+        sample_weight: one weight per row of X, shape ``(N,)``, finite, ≥ 0
+            and not all zero; each batch's loss is then the weighted mean
+            ``sum(w_i l_i) / sum(w_i)`` of its samples' losses (see
+            :class:`~minigrad.Loss`), and the weights go with their rows
+            when the mini-batches are shuffled.  The epoch's loss is the
+            weighted mean over all samples.  None: every weight 1.  The
+            validation loss and the metrics are not weighted.
+        class_weight: for class targets (CrossEntropyLoss, or
+            BCEWithLogitsLoss with labels 0 and 1): a mapping ``{class:
+            weight}`` (classes left out weigh 1) or ``"balanced"``, which
+            weighs class ``c`` by ``N / (k · N_c)`` (``k`` the number of
+            classes present in y, ``N_c`` the rows of class ``c``), as
+            scikit-learn defines it; sample ``i`` then weighs
+            ``class_weight[y_i]`` (times its ``sample_weight``).
 
     The ``logs`` each callback gets hold ``"loss"``, ``"converged"``,
     ``"lr"`` (the optimizer's learning rate during the epoch), ``"time"``
@@ -296,9 +313,16 @@ def fit(
     metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
     Xa, ya = check_data(model, X, y, class_targets=class_targets, finite=False)
     full_batch = batch_size is None or batch_size >= Xa.shape[0]
+    weighted = sample_weight is not None or class_weight is not None
     # With nothing to call between epochs, the trainer runs the epochs itself, with less to do per epoch.
     unobserved = (
-        full_batch and not callbacks and not verbose and validation_data is None and not metrics and scheduler is None
+        full_batch
+        and not callbacks
+        and not verbose
+        and validation_data is None
+        and not metrics
+        and scheduler is None
+        and not weighted
     )
     history = History()
     trainer = Trainer(model, params, loss, optimizer, history.loss, full_batch=full_batch)
@@ -318,6 +342,7 @@ def fit(
         _check_before_training(model, loss, Xa, ya, metric_fns, class_targets, ("X", "y"))
         if val is not None:
             _check_before_training(model, loss, val[0], val[1], metric_fns, class_targets, ("X_val", "y_val"))
+    w = _sample_weights(model, loss, Xa, ya, sample_weight, class_weight) if weighted else None
     cbs = as_callbacks(callbacks)
     if cbs:
         _check_monitors(cbs, _log_keys(val is not None, metric_fns))
@@ -335,15 +360,19 @@ def fit(
             if unobserved:
                 if trainer.full_batch(Xa, ya, int(epochs), tol, y_was_1d):
                     history.stop_reason = "tol"
+                history.lr = [optimizer.lr] * history.epochs  # (nothing changes lr between epochs)
             else:
                 for epoch in range(1, epochs + 1):
                     lr = optimizer.lr
-                    if full_batch:
+                    if not full_batch:
+                        assert batch_size is not None
+                        epoch_loss = minibatch_epoch(trainer, Xa, ya, batch_size, gen, epoch, y_was_1d, w)
+                    elif w is None:
                         epoch_loss = trainer.step(Xa, ya, epoch, tol, y_was_1d)
                     else:
-                        assert batch_size is not None
-                        epoch_loss = minibatch_epoch(trainer, Xa, ya, batch_size, gen, epoch, y_was_1d)
+                        epoch_loss = trainer.weighted_step(Xa, ya, w, epoch, tol, y_was_1d)
                     append_loss(epoch_loss)
+                    history.lr.append(lr)
                     converged = tol is not None and epoch_loss <= tol
                     logs: dict[str, Any] = {"loss": epoch_loss, "converged": converged} if cbs else {}
                     if val is not None:
@@ -379,6 +408,105 @@ def fit(
     for cb in cbs:
         cb.on_train_end(history)
     return history
+
+
+def _sample_weights(
+    model: Module,
+    loss: Loss,
+    X: NDArray[Any],
+    y: NDArray[Any],
+    sample_weight: ArrayLike | None,
+    class_weight: Mapping[int, float] | str | None,
+) -> NDArray[Any]:
+    """fit's per-sample weights: *sample_weight* times the weight of each sample's class, checked.
+
+    ValueError (before any update) for weights of another shape than
+    ``(N,)``, NaN/inf, a negative weight, weights that are all zero, a
+    ``class_weight`` for targets that are not classes, a class that the
+    model cannot predict, or a weight that is not a finite number ≥ 0.
+    """
+    try:
+        inspect.signature(loss.forward).bind(None, None, sample_weight=None)
+    except TypeError:
+        raise TypeError(
+            f"{type(loss).__name__}.forward takes no sample_weight argument, which fit's sample_weight and "
+            "class_weight need: give it forward(pred, target, sample_weight=None) (see mg.Loss)"
+        ) from None
+    n = X.shape[0]
+    dtype = np.dtype(backend.dtype_name(model.dtype)) if model.xp is not np else model.dtype
+    w = np.ones(n, dtype=dtype)
+    if sample_weight is not None:
+        if model.xp is not np and backend.library_of(sample_weight) == backend.library_name(model.xp):
+            sample_weight = backend.to_numpy(sample_weight)
+        w = check_sample_weight(sample_weight, n, dtype)
+    if class_weight is not None:
+        classes, num_classes = _classes_of(model, loss, X, y)
+        per_class = _class_weight_table(class_weight, classes, num_classes)
+        w = w * per_class[classes].astype(dtype)
+    if not w.any():
+        raise ValueError(
+            "the sample weights are zero for every sample (sample_weight"
+            + (" times class_weight" if class_weight is not None else "")
+            + "): fit needs at least one sample with a weight > 0"
+        )
+    if model.xp is not np:  # the weights go with the rows, in the model's library and on its device
+        return backend.as_float(w, model.xp, model.dtype, model.device, "sample_weight")
+    return w
+
+
+def _classes_of(model: Module, loss: Loss, X: NDArray[Any], y: NDArray[Any]) -> tuple[NDArray[np.intp], int]:
+    """The class of each sample and the number of classes, for ``class_weight``."""
+    y = backend.to_numpy(y) if not isinstance(y, np.ndarray) else y
+    if loss.class_targets:
+        num_classes = int(model.predict(X[:1]).shape[-1])
+        return class_indices(y, y.shape[0], num_classes), num_classes
+    if isinstance(loss, BCEWithLogitsLoss) and y.ndim == 2 and y.shape[1] == 1:
+        labels = y[:, 0]
+        bad = (labels != 0) & (labels != 1)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"class_weight needs labels 0 and 1 for BCEWithLogitsLoss, got {labels[i].item()!r} in y at row {i}; "
+                "weigh soft labels with sample_weight"
+            )
+        return labels.astype(np.intp), 2
+    raise ValueError(
+        f"class_weight needs class targets (CrossEntropyLoss, or BCEWithLogitsLoss with one output and labels 0 "
+        f"and 1), got {type(loss).__name__} with targets of shape {y.shape}: weigh samples with sample_weight"
+    )
+
+
+def _class_weight_table(
+    class_weight: Mapping[int, float] | str, classes: NDArray[np.intp], num_classes: int
+) -> NDArray[np.float64]:
+    """The weight of each class ``0 .. num_classes - 1``: from the mapping (1 for a class left out) or balanced."""
+    counts = np.bincount(classes, minlength=num_classes)
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise ValueError(f"class_weight must be a mapping {{class: weight}} or 'balanced', got {class_weight!r}")
+        present = np.count_nonzero(counts)
+        with np.errstate(divide="ignore"):
+            table = np.where(counts > 0, classes.shape[0] / (present * np.maximum(counts, 1)), 1.0)
+        return table.astype(np.float64)
+    if not isinstance(class_weight, Mapping):
+        raise TypeError(
+            f"class_weight must be a mapping {{class: weight}} or 'balanced', got {type(class_weight).__name__}"
+        )
+    table = np.ones(num_classes)
+    for key, value in class_weight.items():
+        if isinstance(key, (bool, np.bool_)) or not isinstance(key, (int, np.integer)) or not 0 <= key < num_classes:
+            raise ValueError(
+                f"class_weight has the key {key!r}, but the classes are the integers 0 to {num_classes - 1}"
+            )
+        if (
+            isinstance(value, (bool, np.bool_))
+            or not isinstance(value, (int, float, np.integer, np.floating))
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            raise ValueError(f"class_weight[{key!r}] must be a finite number >= 0, got {value!r}")
+        table[int(key)] = float(value)
+    return table
 
 
 def _close_progress(cbs: list[Callback]) -> None:

@@ -551,14 +551,28 @@ class Trainer:
         self._update(epoch)
         return value
 
-    def _general_step(self, X: NDArray[Any], y: NDArray[Any], epoch: int, tol: float | None, y_was_1d: bool) -> float:
+    def weighted_step(
+        self, X: NDArray[Any], y: NDArray[Any], w: NDArray[Any], epoch: int, tol: float | None, y_was_1d: bool
+    ) -> float:
+        """:meth:`step` with the loss weighted by the checked sample weights *w*, shape ``(N,)`` (general path)."""
+        return self._general_step(X, y, epoch, tol, y_was_1d, w)
+
+    def _general_step(
+        self,
+        X: NDArray[Any],
+        y: NDArray[Any],
+        epoch: int,
+        tol: float | None,
+        y_was_1d: bool,
+        w: NDArray[Any] | None = None,
+    ) -> float:
         pred = self.model(X)
         if pred.shape != y.shape and y_was_1d:
             raise ValueError(
                 f"a 1-D y is accepted only for a single-output model; the model predicts shape "
                 f"{pred.shape}, so pass y with shape (N, {pred.shape[1] if pred.ndim == 2 else '?'})"
             )
-        value = self.loss(pred, y)
+        value = self.loss(pred, y) if w is None else self.loss(pred, y, sample_weight=w)
         if not value < self.loss_limit:
             self.loss_limit = self._look_at_loss(value, epoch, self.loss_limit)
         if tol is not None and value <= tol:
@@ -692,10 +706,15 @@ def minibatch_epoch(
     rng: np.random.Generator | None,
     epoch: int,
     y_was_1d: bool,
+    w: NDArray[Any] | None = None,
 ) -> float:
     """One pass over the data in mini-batches; return the sample-weighted mean loss.
 
     With ``reduction="sum"`` the epoch loss is the sum of the batch losses.
+    With sample weights *w* (shape ``(N,)``, taken with their rows) each
+    batch's loss is weighted (:meth:`Trainer.weighted_step`), and the epoch's
+    is ``sum_b(L_b W_b) / sum(w)`` with ``W_b`` the batch's total weight:
+    the weighted mean over every sample.
     The epoch's loss then goes through the growth rule (see
     :func:`loss_keeps_growing`), after the epoch's updates.
     """
@@ -708,19 +727,34 @@ def minibatch_epoch(
     # Batches are rows of the checked X and y: when the whole data suits the fused step, every batch does.
     fused = trainer.fused is not None and trainer.fused.accepts(X, y)
     total = 0.0
-    for start in range(0, n, batch_size):
-        stop = min(start + batch_size, n)
-        if order is None:
-            xb, yb = X[start:stop], y[start:stop]
-        elif xp is np:
-            idx = order[start:stop]
-            xb, yb = X[idx], y[idx]
-        else:
-            idx = order[start:stop]
-            xb, yb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
-        value = trainer.fused_step(xb, yb, epoch, None) if fused else trainer.step(xb, yb, epoch, None, y_was_1d)
-        total += value * (stop - start) if mean else value
-    value = total / n if mean else total
+    if w is not None:
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            if order is None:
+                xb, yb, wb = X[start:stop], y[start:stop], w[start:stop]
+            elif xp is np:
+                idx = order[start:stop]
+                xb, yb, wb = X[idx], y[idx], w[idx]
+            else:
+                idx = order[start:stop]
+                xb, yb, wb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0), xp.take(w, idx, axis=0)
+            value = trainer.weighted_step(xb, yb, wb, epoch, None, y_was_1d)
+            total += value * float(xp.sum(wb)) if mean else value
+        value = total / float(xp.sum(w)) if mean else total
+    else:
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            if order is None:
+                xb, yb = X[start:stop], y[start:stop]
+            elif xp is np:
+                idx = order[start:stop]
+                xb, yb = X[idx], y[idx]
+            else:
+                idx = order[start:stop]
+                xb, yb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
+            value = trainer.fused_step(xb, yb, epoch, None) if fused else trainer.step(xb, yb, epoch, None, y_was_1d)
+            total += value * (stop - start) if mean else value
+        value = total / n if mean else total
     if not value < trainer.epoch_loss_limit:  # the first epoch's loss, one that overflowed, or one that grew
         trainer.epoch_loss_limit = trainer._look_at_loss(value, epoch, trainer.epoch_loss_limit)
     return value
