@@ -15,7 +15,7 @@ The seed's three steps, with arrays::
 from minigrad import _startup as _startup
 from minigrad import init
 from minigrad.activations import LeakyReLU, ReLU, Sigmoid, Tanh
-from minigrad.callbacks import Callback, EarlyStopping, PrintLoss
+from minigrad.callbacks import Callback, EarlyStopping, ModelCheckpoint, PrintLoss
 from minigrad.convergence import NoImprovementStopping
 from minigrad.errors import DivergenceError
 from minigrad.fit import fit
@@ -62,6 +62,7 @@ __all__ = [
     "Linear",
     "Loss",
     "MSELoss",
+    "ModelCheckpoint",
     "Module",
     "NoImprovementStopping",
     "Optimizer",

@@ -349,6 +349,7 @@ def fit(
     if verbose:
         cbs.append(Progress(int(epochs)))
     for cb in cbs:
+        cb.set_optimizer(optimizer)
         cb.on_train_begin(model)
     gen = _array.as_rng(rng) if (not full_batch and shuffle) else None
     eval_rows = max(EVAL_BATCH_SIZE, batch_size or 0)
