@@ -39,7 +39,8 @@ class Callback:
 
     - ``set_optimizer(optimizer)``: once, before ``on_train_begin``; the base
       class keeps the optimizer fit trains with in ``self.optimizer`` (for a
-      callback that saves or restores its state).
+      callback that saves or restores its state; a callback whose
+      ``optimizer`` means something else overrides it).
     - ``on_train_begin(model)``: once, before the first epoch.
     - ``on_epoch_end(epoch, logs) -> bool | None``: after every epoch
       (1-based ``epoch``); returning True stops training after this epoch.

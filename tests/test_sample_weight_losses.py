@@ -148,3 +148,63 @@ def test_class_weights_match_torch_cross_entropy_weight(reduction: str) -> None:
     ref.backward()
     assert value == pytest.approx(ref.item(), rel=1e-12)
     np.testing.assert_allclose(grad, z.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def output_batch(name: str, n: int = 6, seed: int = 0) -> tuple[Any, Any]:
+    rng = np.random.default_rng(seed)
+    columns = 1 if name == "half_squared" else 3
+    z = rng.normal(size=(n, columns))
+    if name == "softmax_log":
+        return z, np.eye(3)[rng.integers(0, 3, size=n)]
+    if name == "sigmoid_log":
+        return z, rng.integers(0, 2, size=(n, 3)).astype(float)
+    if name == "half_poisson":
+        return z, rng.poisson(2.0, size=(n, 3)).astype(float)
+    return z, rng.normal(size=(n, 1))
+
+
+OUTPUT_LOSSES: dict[str, Make] = {
+    "softmax_log": lambda r: mg.SoftmaxLogLoss(reduction=r),  # type: ignore[arg-type]
+    "sigmoid_log": lambda r: mg.SigmoidLogLoss(reduction=r),  # type: ignore[arg-type]
+    "half_squared": lambda r: mg.HalfSquaredLoss(reduction=r),  # type: ignore[arg-type]
+    "half_poisson": lambda r: mg.HalfPoissonLoss(reduction=r),  # type: ignore[arg-type]
+}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("name", sorted(OUTPUT_LOSSES))
+def test_output_losses_weigh_their_rows(name: str, reduction: str) -> None:
+    """scikit-learn's loss forms: all ones equal the unweighted loss to rounding; the weighted gradient is exact."""
+    z, t = output_batch(name)
+    loss = OUTPUT_LOSSES[name](reduction)
+    plain, plain_grad = loss(z, t), loss.backward()
+    assert loss(z, t, sample_weight=np.ones(len(z))) == pytest.approx(plain, rel=1e-14)
+    np.testing.assert_allclose(loss.backward(), plain_grad, rtol=1e-14, atol=1e-17)
+    w = np.array([0.5, 2.0, 0.0, 1.0, 3.0, 0.25])
+    per_row = np.array([OUTPUT_LOSSES[name]("mean")(z[i : i + 1], t[i : i + 1]) for i in range(len(w))])
+    expected = w @ per_row / (w.sum() if reduction == "mean" else 1.0)
+    assert loss(z, t, sample_weight=w) == pytest.approx(expected, rel=1e-13)
+    grad = loss.backward()
+    numeric = central_difference(lambda: OUTPUT_LOSSES[name](reduction)(z, t, sample_weight=w), z)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
+    assert loss(z, t, sample_weight=np.zeros(len(z))) == 0.0
+    np.testing.assert_array_equal(loss.backward(), np.zeros_like(z))
+
+
+def test_l2_penalty_divides_by_the_total_weight() -> None:
+    layer = mg.Linear(2, 1, rng=0)
+    X = np.random.default_rng(0).normal(size=(4, 2))
+    t = np.zeros((4, 1))
+    loss = mg.L2Penalty(mg.MSELoss(), [layer.weight], alpha=0.5)
+    plain = loss(layer(X), t)
+    layer.zero_grad()
+    layer.backward(loss.backward())
+    plain_grad = layer.weight.grad.copy()
+    assert loss(layer(X), t, sample_weight=np.ones(4)) == plain
+    layer.zero_grad()
+    layer.backward(loss.backward())
+    assert layer.weight.grad.tobytes() == plain_grad.tobytes()
+    w = np.array([1.0, 2.0, 0.0, 1.0])
+    penalty = 0.25 * float(np.sum(layer.weight.data**2)) / 4.0
+    assert loss(layer(X), t, sample_weight=w) == pytest.approx(mg.MSELoss()(layer(X), t, sample_weight=w) + penalty)
+    assert loss(layer(X), t, sample_weight=np.zeros(4)) == 0.0
