@@ -236,8 +236,8 @@ def fit(
     asked for.
 
     Returns:
-        A :class:`History` with one training loss per epoch run, and the
-        validation losses and metrics.
+        A :class:`History` with one training loss and one learning rate per
+        epoch run, the validation losses and metrics, and ``best_epoch``.
 
     Raises:
         ValueError: bad data or arguments, before any update: NaN or inf,
