@@ -451,7 +451,8 @@ def _sample_weights(
             + "): fit needs at least one sample with a weight > 0"
         )
     if model.xp is not np:  # the weights go with the rows, in the model's library and on its device
-        return backend.as_float(w, model.xp, model.dtype, model.device, "sample_weight")
+        moved: NDArray[Any] = backend.move(w, model.xp, model.device)
+        return moved
     return w
 
 
@@ -459,7 +460,7 @@ def _classes_of(model: Module, loss: Loss, X: NDArray[Any], y: NDArray[Any]) -> 
     """The class of each sample and the number of classes, for ``class_weight``."""
     y = backend.to_numpy(y) if not isinstance(y, np.ndarray) else y
     if loss.class_targets:
-        num_classes = int(model.predict(X[:1]).shape[-1])
+        num_classes = int(model.predict(X[:1, ...]).shape[-1])
         return class_indices(y, y.shape[0], num_classes), num_classes
     if isinstance(loss, BCEWithLogitsLoss) and y.ndim == 2 and y.shape[1] == 1:
         labels = y[:, 0]
