@@ -14,14 +14,16 @@ The seed's three steps, with arrays::
 # _startup comes first: under `python -m minigrad` it makes a Ctrl-C while NumPy loads exit quietly (status 130).
 from minigrad import _startup as _startup
 from minigrad import init
-from minigrad.activations import LeakyReLU, ReLU, Sigmoid, Tanh
+from minigrad.activations import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh, softmax
 from minigrad.callbacks import Callback, EarlyStopping, ModelCheckpoint, PrintLoss
 from minigrad.convergence import NoImprovementStopping
+from minigrad.dropout import Dropout
 from minigrad.errors import DivergenceError
 from minigrad.fit import fit
+from minigrad.flatten import Flatten
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.history import History
-from minigrad.linear import Linear
+from minigrad.linear import Identity, Linear
 from minigrad.losses import (
     BCEWithLogitsLoss,
     CrossEntropyLoss,
@@ -32,7 +34,8 @@ from minigrad.losses import (
 )
 from minigrad.metrics import accuracy, r2_score
 from minigrad.module import Module
-from minigrad.optim import SGD, Adam, AdamW, Optimizer
+from minigrad.normalization import BatchNorm1d, LayerNorm
+from minigrad.optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, clip_grad_norm_, clip_grad_value_
 from minigrad.output_losses import HalfPoissonLoss, HalfSquaredLoss, SigmoidLogLoss, SoftmaxLogLoss
 from minigrad.parameter import Parameter
 from minigrad.penalty import L2Penalty
@@ -43,21 +46,29 @@ from minigrad.serialization import load, save
 __version__ = "0.1.0"
 
 __all__ = [
+    "ELU",
+    "GELU",
     "SGD",
+    "Adagrad",
     "Adam",
     "AdamW",
     "BCEWithLogitsLoss",
+    "BatchNorm1d",
     "Callback",
     "CrossEntropyLoss",
     "DivergenceError",
+    "Dropout",
     "EarlyStopping",
+    "Flatten",
     "GradcheckError",
     "HalfPoissonLoss",
     "HalfSquaredLoss",
     "History",
     "HuberLoss",
+    "Identity",
     "L1Loss",
     "L2Penalty",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "Loss",
@@ -69,18 +80,24 @@ __all__ = [
     "Parameter",
     "PrintLoss",
     "Progress",
+    "RMSprop",
     "ReLU",
     "Sequential",
     "Sigmoid",
     "SigmoidLogLoss",
+    "Softmax",
     "SoftmaxLogLoss",
+    "Softplus",
     "Tanh",
     "__version__",
     "accuracy",
+    "clip_grad_norm_",
+    "clip_grad_value_",
     "fit",
     "gradcheck",
     "init",
     "load",
     "r2_score",
     "save",
+    "softmax",
 ]

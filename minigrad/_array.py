@@ -292,3 +292,20 @@ def result_dtype(a: ArrayLike) -> np.dtype[Any]:
     dt = getattr(a, "dtype", None)
     found: np.dtype[Any] = np.dtype(dt) if dt is not None and dt in FLOAT_DTYPES else np.dtype(np.float64)
     return found
+
+
+def as_input(x: Any, xp: Any, dtype: Any = None) -> Any:
+    """A layer's input as an array of the namespace *xp*, in *dtype* or else its own float dtype.
+
+    Under NumPy this is :func:`as_float_array` (no copy for an array that already has the dtype; float32
+    stays float32, other numbers become float64).  With another namespace the input is taken with
+    ``xp.asarray`` and cast only when its dtype is not the one wanted.
+    """
+    if xp is np:
+        return as_float_array(x, np.dtype(dtype) if dtype is not None else result_dtype(x), "input")
+    a = xp.asarray(x)
+    if dtype is None:
+        if xp.isdtype(a.dtype, "real floating"):
+            return a
+        dtype = xp.float64
+    return a if a.dtype == dtype else xp.astype(a, dtype)

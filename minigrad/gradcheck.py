@@ -85,9 +85,8 @@ class GradcheckError(AssertionError):
         self.numerical = numerical
 
 
-def _objective(module: Module, x: NDArray[Any], grad_output: NDArray[Any]) -> float:
-    xp = module.xp
-    out = np.asarray(module(x)) if xp is np else module(x)
+def _objective(forward: Any, xp: Any, grad_output: NDArray[Any]) -> float:
+    out = np.asarray(forward()) if xp is np else forward()
     if tuple(out.shape) != tuple(grad_output.shape):
         raise ValueError(
             f"module output has shape {tuple(out.shape)}, grad_output has shape {tuple(grad_output.shape)}"
@@ -139,6 +138,7 @@ def gradcheck(
     rtol: float = 1e-4,
     raise_exception: bool = True,
     rng: int | np.random.Generator | None = None,
+    train: bool | None = None,
 ) -> bool:
     r"""Check ``module.backward`` against central finite differences, on the input and every parameter.
 
@@ -162,6 +162,17 @@ def gradcheck(
     parameter gradients are put back to what they held before the call, and
     a last forward on ``x`` refreshes its cache.  ``x`` is not modified.
 
+    Random layers: every forward pass of the check draws the same random
+    numbers, so ``f`` is one function (a :class:`~minigrad.Dropout` keeps one
+    mask).  Before each forward the state of every ``numpy.random.Generator``
+    held as ``rng`` by the module or a sub-module is put back to what it was
+    at the call; afterwards those generators are where one forward leaves
+    them.  With ``train=True`` or ``False`` the check runs in that mode (see
+    :meth:`~minigrad.Module.train`) and every module's mode is put back
+    afterwards.  A :class:`~minigrad.BatchNorm1d` in training mode updates
+    its running statistics at every forward: save and restore its
+    ``state_dict`` around the check if they matter.
+
     Args:
         module: a float64 module (parameters, if any, in float64).
         x: the input, converted to float64.
@@ -172,6 +183,8 @@ def gradcheck(
         raise_exception: raise :class:`GradcheckError` on a mismatch
             (default) instead of returning False.
         rng: int seed or ``numpy.random.Generator`` for the default ``G``.
+        train: run in training (True) or evaluation (False) mode; None
+            keeps the module's modes.
 
     Returns:
         True when every entry passes; False on a mismatch when
@@ -195,19 +208,57 @@ def gradcheck(
     if not (atol >= 0 and rtol >= 0):
         raise ValueError(f"atol and rtol must be >= 0, got atol={atol}, rtol={rtol}")
     params = list(module.named_parameters())
-    xp = module.xp
     for name, p in params:
         if backend.dtype_name(p.data.dtype) != "float64":
             raise ValueError(
                 f"gradcheck needs a float64 module, but parameter {name!r} is {backend.dtype_name(p.data.dtype)}: "
                 "float32 rounding swamps finite differences"
             )
+    modes = module._modes()
+    if train is not None:
+        module.train(train)
+    try:
+        return _check(module, params, x, grad_output, eps, atol, rtol, raise_exception, rng)
+    finally:
+        Module._restore_modes(modes)
+
+
+def _random_layers(module: Module) -> list[tuple[np.random.Generator, Any]]:
+    """Each generator held as ``rng`` by *module* or a sub-module, with its state now."""
+    found: list[tuple[np.random.Generator, Any]] = []
+    for m in module.modules():
+        gen = getattr(m, "rng", None)
+        if isinstance(gen, np.random.Generator) and all(gen is not g for g, _ in found):
+            found.append((gen, gen.bit_generator.state))
+    return found
+
+
+def _check(
+    module: Module,
+    params: list[tuple[str, Any]],
+    x: ArrayLike,
+    grad_output: ArrayLike | None,
+    eps: float,
+    atol: float,
+    rtol: float,
+    raise_exception: bool,
+    rng: int | np.random.Generator | None,
+) -> bool:
+    xp = module.xp
+    generators = _random_layers(module)
+
+    def run(xa: Any) -> Any:
+        """``module(xa)`` with every random layer's generator put back first: the same draws each time."""
+        for gen, state in generators:
+            gen.bit_generator.state = state
+        return module(xa)
+
     if xp is np:
         xa = _array.copy(_array.as_float_array(x, np.dtype(np.float64), "x"))
-        out = np.asarray(module(xa))
+        out = np.asarray(run(xa))
     else:
         xa = backend.copy(backend.as_float(x, xp, xp.float64, module.device, "x"), xp)
-        out = module(xa)
+        out = run(xa)
     if grad_output is None:
         g = _array.normal(_array.as_rng(rng), 0.0, 1.0, tuple(out.shape), np.dtype(np.float64))
         if xp is not np:
@@ -234,7 +285,7 @@ def gradcheck(
         analytic = [("input", analytic_x, xa)] + [(name, backend.copy(p.grad, xp), p.data) for name, p in params]
 
         def f() -> float:
-            return _objective(module, xa, g)
+            return _objective(lambda: run(xa), xp, g)
 
         error: GradcheckError | None = None
         for name, grad, arr in analytic:
@@ -244,7 +295,7 @@ def gradcheck(
     finally:
         for (_, p), saved in zip(params, saved_grads, strict=True):
             p.grad = saved
-        module(xa)
+        run(xa)
     if error is None:
         return True
     if raise_exception:

@@ -1,4 +1,4 @@
-"""Linear: the fully connected layer ``y = x W^T + b``."""
+"""Linear: the fully connected layer ``y = x W^T + b``, and Identity, ``y = x``."""
 
 from __future__ import annotations
 
@@ -158,3 +158,33 @@ class Linear(Module):
             f"Linear(in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}, dtype={backend.dtype_name(self.weight.data.dtype)})"
         )
+
+
+class Identity(Module):
+    r"""The identity, as ``torch.nn.Identity``: a placeholder layer that changes nothing.
+
+    ::
+
+        y = x
+        dL/dx = dL/dy
+
+    Useful where a layer is optional (``norm = BatchNorm1d(n) if use_norm else Identity()``).
+    (torch's Identity accepts and ignores any arguments; this one takes none, so a typo is an error.)
+
+    Shape:
+        - Input: any shape.  Output: the same.
+
+    Example:
+        >>> import numpy as np
+        >>> Identity()(np.array([[1.0, -2.0]]))
+        array([[ 1., -2.]])
+    """
+
+    def forward(self, x: ArrayLike) -> NDArray[Any]:
+        """Return *x* (as an array of the module's namespace)."""
+        y: NDArray[Any] = _array.as_input(x, self.xp)
+        return y
+
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
+        """Return *grad_output* unchanged."""
+        return grad_output if need_input_grad else None

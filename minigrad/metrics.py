@@ -34,7 +34,8 @@ def accuracy(pred: ArrayLike, target: ArrayLike, *, threshold: float = 0.5) -> f
       probabilities (a sigmoid output) and ``threshold=0.0`` for logits
       (``sigmoid(z) > 0.5`` exactly when ``z > 0``).
 
-    The target class ``t_i`` is an integer class index (``(N,)`` or ``(N, 1)``;
+    The target class ``t_i`` is an integer class index (``(N,)`` or ``(N, 1)``,
+    whichever of the two ``pred`` has, as ``fit`` accepts;
     floats with integer values such as ``1.0`` are accepted), or, for ``(N, C)``
     predictions, a one-hot or probability row of shape ``(N, C)`` whose argmax
     is the class.
@@ -100,7 +101,10 @@ def r2_score(pred: ArrayLike, target: ArrayLike) -> float:
 
     Args:
         pred: predictions, shape ``(N,)`` or ``(N, outputs)``.
-        target: targets, the same shape as ``pred`` (never broadcast).
+        target: targets, the same shape as ``pred``; for a single output,
+            ``(N,)`` and ``(N, 1)`` go together either way (as ``fit``
+            accepts ``y`` of shape ``(N,)`` for a model with one output).
+            Nothing else is broadcast.
 
     Raises:
         ValueError: shapes differ, fewer than two samples, or NaN/inf.
@@ -109,9 +113,13 @@ def r2_score(pred: ArrayLike, target: ArrayLike) -> float:
         >>> import numpy as np
         >>> r2_score(np.array([2.5, 0.0, 2.0, 8.0]), np.array([3.0, -0.5, 2.0, 7.0]))
         0.9486081370449679
+        >>> r2_score(np.array([[2.5], [0.0], [2.0], [8.0]]), np.array([3.0, -0.5, 2.0, 7.0]))
+        0.9486081370449679
     """
     p = _array.as_float_array(_host(pred), np.dtype(np.float64), "pred")
     t = _array.as_float_array(_host(target), np.dtype(np.float64), "target")
+    if p.ndim + t.ndim == 3 and p.shape[0] == t.shape[0] and (p.shape[1:] or t.shape[1:]) == (1,):
+        p, t = p.reshape(-1), t.reshape(-1)  # one output: (N, 1) against (N,), either way round
     if p.shape != t.shape:
         raise ValueError(f"pred shape {p.shape} and target shape {t.shape} differ; r2_score does not broadcast")
     if p.ndim not in (1, 2):

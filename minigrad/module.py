@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -73,6 +74,11 @@ class Module:
     #: hold None (no buffer).
     _buffer_names: ClassVar[tuple[str, ...]] = ()
 
+    #: True in training mode (the default), False in evaluation mode; set by
+    #: :meth:`train` and :meth:`eval`.  A class attribute, so a subclass that
+    #: never calls ``super().__init__()`` starts in training mode too.
+    training: bool = True
+
     def forward(self, x: ArrayLike) -> NDArray[Any]:
         """Compute the output for input *x*."""
         raise NotImplementedError(f"{type(self).__name__} does not implement forward")
@@ -91,8 +97,131 @@ class Module:
     def __call__(self, x: ArrayLike) -> NDArray[Any]:
         return self.forward(x)
 
+    # -- modes --------------------------------------------------------------
+
+    def train(self, mode: bool = True) -> Module:
+        """Put this module and every sub-module in training mode (``mode=False``: evaluation); return it.
+
+        Layers that behave differently while training read ``self.training``:
+        :class:`~minigrad.Dropout` zeroes activations only in training mode, and
+        :class:`~minigrad.BatchNorm1d` normalises with the batch's statistics in
+        training mode and with its running statistics in evaluation mode.  The
+        other layers ignore the mode.  As ``torch.nn.Module.train``.
+
+        Example:
+            >>> import minigrad as mg
+            >>> model = mg.Sequential(mg.Linear(2, 2), mg.Dropout(0.5, rng=0))
+            >>> model.eval() is model, model.training, model[1].training
+            (True, False, False)
+            >>> model.train().training, model[1].training
+            (True, True)
+        """
+        if not isinstance(mode, bool):
+            raise TypeError(f"train(mode) expects a bool, got {type(mode).__name__}")
+        for module in self._module_list():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        """Put this module and every sub-module in evaluation mode; return it (``train(False)``)."""
+        return self.train(False)
+
+    def _modes(self) -> list[tuple[Module, bool]]:
+        """Every module (as :meth:`modules`) with its current mode, for putting the modes back later."""
+        return [(m, m.training) for m in self._module_list()]
+
+    @staticmethod
+    def _restore_modes(modes: list[tuple[Module, bool]]) -> None:
+        for m, mode in modes:
+            m.training = mode
+
+    # -- sub-modules --------------------------------------------------------
+
+    def children(self) -> Iterator[Module]:
+        """Yield the direct sub-modules: the attributes that hold a Module, in assignment order."""
+        for value in vars(self).values():
+            if isinstance(value, Module):
+                yield value
+
+    def modules(self) -> Iterator[Module]:
+        """Yield this module and then every sub-module below it, depth first, each instance once.
+
+        Example:
+            >>> import minigrad as mg
+            >>> model = mg.Sequential(mg.Linear(2, 3), mg.ReLU(), mg.Sequential(mg.Linear(3, 1)))
+            >>> [type(m).__name__ for m in model.modules()]
+            ['Sequential', 'Linear', 'ReLU', 'Sequential', 'Linear']
+        """
+        yield from self._module_list()
+
+    def _module_list(self) -> list[Module]:
+        """:meth:`modules` as a list (predict switches modes on every call: this is the quick walk)."""
+        found: list[Module] = [self]
+        seen = {id(self)}
+        default_children = Module.children
+
+        def walk(module: Module) -> None:
+            # (the default children() inlined: predict walks the modules on every call)
+            if type(module).children is default_children:
+                children: Any = [v for v in vars(module).values() if isinstance(v, Module)]
+            else:
+                children = module.children()
+            for child in children:
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    found.append(child)
+                    walk(child)
+
+        walk(self)
+        return found
+
+    def num_parameters(self) -> int:
+        """The number of trainable numbers: the total size of ``parameters()`` (buffers not counted).
+
+        Example:
+            >>> import minigrad as mg
+            >>> mg.Sequential(mg.Linear(3, 4), mg.ReLU(), mg.Linear(4, 1)).num_parameters()
+            21
+        """
+        return sum(math.prod(p.data.shape) for p in self.parameters())  # (shape: a torch tensor's size is a method)
+
+    def summary(self, input_shape: tuple[int, ...] | None = None, *, print_fn: Any = print) -> None:
+        """Print a table of the layers, their output shapes and parameter counts (as Keras' ``summary``).
+
+        With *input_shape* (the full shape of an input, batch axis first) a
+        forward pass on zeros of that shape, in evaluation mode, finds each
+        layer's output shape; the modes are put back afterwards and, as with
+        ``forward``, what layers keep for ``backward`` is overwritten.  Rows
+        are the layers of a :class:`~minigrad.Sequential` (nested ones
+        indented) or the module itself.
+
+        Args:
+            input_shape: e.g. ``(1, 3)``; None leaves out the output shapes.
+            print_fn: called with each line of the table (default ``print``).
+
+        Example:
+            >>> import minigrad as mg
+            >>> model = mg.Sequential(mg.Linear(3, 4), mg.ReLU(), mg.Linear(4, 1))
+            >>> model.summary((8, 3))
+            layer        output shape    parameters
+            ---------------------------------------
+            0  Linear    (8, 4)                  16
+            1  ReLU      (8, 4)                   0
+            2  Linear    (8, 1)                   5
+            ---------------------------------------
+            total parameters: 21
+        """
+        from minigrad.summary import summary_lines
+
+        for line in summary_lines(self, input_shape):
+            print_fn(line)
+
     def predict(self, x: ArrayLike, batch_size: int | None = None) -> NDArray[Any]:
-        """Return ``forward(x)``, computed ``batch_size`` rows at a time.
+        """Return ``forward(x)`` in evaluation mode, computed ``batch_size`` rows at a time.
+
+        The model runs in evaluation mode (:meth:`eval`: no dropout, batch
+        norm with its running statistics), and every module's mode is put back
+        as it was afterwards, also on error.
 
         For inputs too large for one pass: row blocks ``x[i:i+batch_size]``
         (views, never copies of *x*) go through ``forward`` one after the other
@@ -114,6 +243,19 @@ class Module:
             True
         """
         _array.refuse_masked(x, "x")
+        modules = self._module_list()
+        modes = [m.training for m in modules]
+        if not any(modes):
+            return self._predict(x, batch_size)
+        for m in modules:
+            m.training = False
+        try:
+            return self._predict(x, batch_size)
+        finally:
+            for m, mode in zip(modules, modes, strict=True):
+                m.training = mode
+
+    def _predict(self, x: ArrayLike, batch_size: int | None) -> NDArray[Any]:
         if batch_size is None:
             return self.forward(x)
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
@@ -244,18 +386,6 @@ class Module:
             state = {**state, "xp": backend.namespace(state["xp"])}
         vars(self).update(state)
 
-    def children(self) -> Iterator[Module]:
-        """The direct sub-modules, in the order they were assigned (as ``torch.nn.Module.children``)."""
-        for value in vars(self).values():
-            if isinstance(value, Module):
-                yield value
-
-    def modules(self) -> Iterator[Module]:
-        """This module, then every sub-module, depth first (as ``torch.nn.Module.modules``)."""
-        yield self
-        for child in self.children():
-            yield from child.modules()
-
     # -- parameters ---------------------------------------------------------
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
@@ -299,33 +429,45 @@ class Module:
     # -- state --------------------------------------------------------------
 
     def state_dict(self) -> dict[str, NDArray[Any]]:
-        """Return ``{name: copy of parameter data}``; later training does not change it.
+        """Return ``{name: copy}`` of every parameter, then every buffer; later training does not change it.
 
-        The copies are arrays of the module's library and device.
+        Buffers (``named_buffers``: running statistics, step counters) follow
+        the parameters, as in PyTorch; ``parameters()`` never holds them.  The
+        copies are arrays of the module's library and device.
         """
-        return {name: backend.copy(p.data, p.xp) for name, p in self.named_parameters()}
+        state = {name: backend.copy(p.data, p.xp) for name, p in self.named_parameters()}
+        for name, b in self.named_buffers():
+            state[name] = backend.copy(b, backend.namespace_of(b))
+        return state
 
     def load_state_dict(self, state_dict: Mapping[str, ArrayLike]) -> None:
-        """Copy arrays from *state_dict* into the parameters, all or nothing.
+        """Copy arrays from *state_dict* into the parameters and buffers, all or nothing.
 
         Every name, shape and value is checked before anything is written:
         a missing or unexpected name raises KeyError, a wrong shape, a
-        non-numeric array or a NaN/inf raises ValueError, and in each case
-        the module is left exactly as it was.
+        non-numeric array or a NaN/inf raises ValueError (a whole-number
+        buffer such as ``num_batches_tracked`` also needs a whole number
+        ≥ 0), and in each case the module is left exactly as it was.
 
         Values may be arrays of the module's library, NumPy arrays or lists
         (a saved state): they are copied into the module's library and device.
         An array of a third library raises TypeError.
         """
-        own = dict(self.named_parameters())
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
+        targets: dict[str, NDArray[Any]] = {name: p.data for name, p in self.named_parameters()}
+        targets.update(self.named_buffers())
+        missing = [k for k in targets if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in targets]
         if missing or unexpected:
             raise KeyError(
                 f"state_dict does not match {type(self).__name__}: missing keys {missing}, unexpected keys {unexpected}"
             )
-        checked: list[tuple[Parameter, NDArray[Any]]] = []
-        for name, p in own.items():
+        params = dict(self.named_parameters())
+        checked: list[tuple[Any, Any, Any]] = []
+        for name, target in targets.items():
+            p = params.get(name)
+            if p is None:  # a buffer: checked on the host, then put where the buffer lives
+                checked.append((None, target, _checked_buffer_value(name, state_dict[name], target)))
+                continue
             value = _state_value(state_dict[name], p, name)
             if tuple(value.shape) != tuple(p.data.shape):
                 raise ValueError(
@@ -335,12 +477,12 @@ class Module:
                 _array.check_finite(value, f"state_dict[{name!r}]")
             else:
                 backend.check_finite(value, p.xp, f"state_dict[{name!r}]")
-            checked.append((p, value))
-        for p, value in checked:
-            if p.xp is np:
-                _array.copy_into(p.data, value)
+            checked.append((p, p.data, value))
+        for _, target, value in checked:
+            if isinstance(target, np.ndarray):
+                _array.copy_into(target, value)
             else:
-                p.data[...] = value
+                target[...] = value
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -360,3 +502,44 @@ def _state_value(value: Any, p: Parameter, name: str) -> Any:
         if backend.library_of(value) not in (None, "numpy", backend.library_name(xp)):
             raise
         raise ValueError(str(exc)) from None
+
+
+def _checked_buffer_value(name: str, raw: Any, target: Any) -> Any:
+    """A state_dict entry for the buffer *target*, checked on the host and moved to the buffer's library and device."""
+    if isinstance(target, np.ndarray):
+        return _checked_state_value(name, raw, target)
+    ns = backend.namespace_of(target)
+    lib = backend.library_of(raw)
+    if lib not in (None, "numpy", backend.library_name(ns)):
+        raise TypeError(
+            f"state_dict[{name!r}] is an array of {lib}, the module's buffers are of {backend.library_name(ns)}"
+        )
+    host_target = backend.to_numpy(target)
+    value = _checked_state_value(name, raw if lib in (None, "numpy") else backend.to_numpy(raw), host_target)
+    return backend.move(value, ns, backend.device_of(target))
+
+
+def _checked_state_value(name: str, raw: ArrayLike, target: NDArray[Any]) -> NDArray[Any]:
+    """*raw* as an array of *target*'s dtype and shape, finite (and whole, ≥ 0, for an integer target)."""
+    if target.dtype.kind in "iu":
+        value = np.asarray(raw)
+        if value.dtype.kind not in "biuf":
+            raise ValueError(f"{name} must hold real numbers, got dtype {value.dtype}")
+        if value.dtype.kind == "f":
+            _array.check_finite(value.reshape(-1), f"state_dict[{name!r}]")
+            if not np.array_equal(value, np.round(value)):
+                raise ValueError(f"state_dict[{name!r}] must hold whole numbers, got {value!r}")
+        if value.size and (value.min() < 0 or value.max() > np.iinfo(target.dtype).max):
+            raise ValueError(f"state_dict[{name!r}] must be whole numbers >= 0 that fit {target.dtype}, got {value!r}")
+        value = value.astype(target.dtype)
+    else:
+        try:
+            value = _array.as_float_array(raw, target.dtype, name)
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
+        _array.check_finite(value.reshape(-1) if value.ndim == 0 else value, f"state_dict[{name!r}]")
+    if value.shape != target.shape:
+        raise ValueError(
+            f"shape mismatch for {name!r}: the module has {target.shape}, the state_dict has {value.shape}"
+        )
+    return value

@@ -63,6 +63,27 @@ class Sequential(Module):
             self.xp = layers[0].xp
             self.device = layers[0].device
 
+    def append(self, module: Module) -> Sequential:
+        """Add *module* at the end and return this Sequential, as ``torch.nn.Sequential.append``.
+
+        Example:
+            >>> import minigrad as mg
+            >>> model = mg.Sequential(mg.Linear(2, 3)).append(mg.ReLU())
+            >>> len(model), model[-1]
+            (2, ReLU())
+        """
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential.append takes a Module, got {type(module).__name__}")
+        if any(layer is module for layer in self._layers):
+            raise ValueError(
+                f"this {type(module).__name__} instance is already in the Sequential; create a separate layer"
+            )
+        self._layers = (*self._layers, module)
+        if all(layer.xp is module.xp for layer in self._layers):  # as in __init__: moved layers, a moved stack
+            self.xp = module.xp
+            self.device = module.device
+        return self
+
     # -- the stack ----------------------------------------------------------
 
     @overload

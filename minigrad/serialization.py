@@ -531,6 +531,9 @@ def _read_exact(archive: Archive, key: str, like: NDArray[Any], what: str) -> ND
     value = archive.read_array(key, like.nbytes, accept)
     if value.dtype.kind == "f" and not _array.is_finite(value):
         raise ArchiveError(f"{what} {name!r} contains NaN or infinity")
+    if what == "buffer" and value.dtype.kind == "i" and value.size and value.min() < 0:
+        # an integer buffer is a count (BatchNorm1d's num_batches_tracked), as Module.load_state_dict requires
+        raise ArchiveError(f"buffer {name!r} is a count and holds a negative number")
     return value
 
 

@@ -129,8 +129,38 @@ def test_to_refuses_what_is_no_library() -> None:
         mg.Tanh,
         mg.Sigmoid,
         _mlp,
+        mg.GELU,
+        lambda: mg.GELU("tanh"),
+        mg.ELU,
+        mg.Softplus,
+        mg.Softmax,
+        mg.Identity,
+        mg.Flatten,
+        lambda: mg.Dropout(0.3, rng=0),
+        lambda: mg.BatchNorm1d(3),
+        lambda: mg.LayerNorm(3),
+        lambda: mg.Sequential(mg.BatchNorm1d(3), mg.Linear(3, 4, rng=0), mg.GELU(), mg.Dropout(0.2, rng=1)),
     ],
-    ids=["Linear", "Linear-nobias", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Sequential"],
+    ids=[
+        "Linear",
+        "Linear-nobias",
+        "ReLU",
+        "LeakyReLU",
+        "Tanh",
+        "Sigmoid",
+        "Sequential",
+        "GELU",
+        "GELU-tanh",
+        "ELU",
+        "Softplus",
+        "Softmax",
+        "Identity",
+        "Flatten",
+        "Dropout",
+        "BatchNorm1d",
+        "LayerNorm",
+        "MLP-norm-drop",
+    ],
 )
 def test_layer_forward_backward_match_numpy(xp: ArrayLibrary, make: Any) -> None:
     x = np.random.default_rng(1).normal(size=(6, 3))
@@ -255,6 +285,8 @@ OPTIMIZERS = {
     "SGD-nesterov": lambda ps: mg.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
     "Adam": lambda ps: mg.Adam(ps, lr=0.05, weight_decay=0.01),
     "AdamW": lambda ps: mg.AdamW(ps, lr=0.05),
+    "RMSprop": lambda ps: mg.RMSprop(ps, lr=0.01, momentum=0.5, centered=True, weight_decay=0.01),
+    "Adagrad": lambda ps: mg.Adagrad(ps, lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
 }
 
 

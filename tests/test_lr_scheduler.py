@@ -41,12 +41,12 @@ def test_step_lr_matches_the_reference_and_the_closed_form(
 ) -> None:
     opt = sgd(lr0)
     scheduler = mg.optim.StepLR(opt, step_size=step_size, gamma=gamma)
-    assert scheduler.get_last_lr() == lr0 and scheduler.last_epoch == 0
+    assert scheduler.get_last_lr() == [lr0] and scheduler.last_epoch == 0
     lrs = []
     for _ in range(epochs):
         scheduler.step()
         lrs.append(opt.lr)
-        assert scheduler.get_last_lr() == opt.lr
+        assert scheduler.get_last_lr() == [opt.lr]
     assert lrs == reference_step(lr0, step_size, gamma, epochs)
     closed = [lr0 * gamma ** (e // step_size) for e in range(1, epochs + 1)]
     np.testing.assert_allclose(lrs, closed, rtol=1e-13)
@@ -80,7 +80,7 @@ def test_schedules_are_chainable_like_torchs() -> None:
     scheduler.step()
     opt.lr = 4.0  # changed by hand: the schedule goes on from the new value
     scheduler.step()
-    assert opt.lr == 2.0 and scheduler.get_last_lr() == 2.0
+    assert opt.lr == 2.0 and scheduler.get_last_lr() == [2.0]
 
 
 def test_state_dict_resumes_exactly_and_does_not_touch_the_optimizer() -> None:

@@ -123,7 +123,7 @@ def test_r2_constant_target_scores_like_scikit_learn() -> None:
 @pytest.mark.parametrize(
     ("pred", "target", "message"),
     [
-        (np.zeros((3, 1)), np.zeros(3), "does not broadcast"),
+        (np.zeros((3, 2)), np.zeros(3), "does not broadcast"),
         (np.zeros(1), np.zeros(1), "at least two"),
         (np.zeros((2, 2, 2)), np.zeros((2, 2, 2)), "1-D or 2-D"),
         (np.array([1.0, np.inf]), np.zeros(2), "NaN"),

@@ -142,13 +142,13 @@ def test_schedules_match_torch(ours: Callable[[mg.Optimizer], Any], theirs: Call
     opt = mg.SGD([mg.Parameter(np.zeros(1))], lr=0.7)
     topt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.7)
     sched, tsched = ours(opt), theirs(topt)
-    assert sched.get_last_lr() == tsched.get_last_lr()[0]
+    assert sched.get_last_lr() == tsched.get_last_lr()
     for _ in range(12):
         topt.step()
         sched.step()
         tsched.step()
         assert opt.lr == topt.param_groups[0]["lr"]
-        assert sched.get_last_lr() == tsched.get_last_lr()[0]
+        assert sched.get_last_lr() == tsched.get_last_lr()
 
 
 def test_init_gains_match_torch() -> None:
