@@ -18,6 +18,8 @@ from minigrad.errors import DivergenceError
 from minigrad.history import History
 from minigrad.losses import BCEWithLogitsLoss, Loss, check_sample_weight, class_indices
 from minigrad.module import Module
+from minigrad.normalization import BatchNorm1d
+from minigrad.optim.lr_scheduler import ReduceLROnPlateau
 from minigrad.optim.optimizer import Optimizer
 from minigrad.parameter import Parameter
 from minigrad.progress import Progress
@@ -159,6 +161,7 @@ def fit(
     scheduler: Scheduler | None = None,
     sample_weight: ArrayLike | None = None,
     class_weight: Mapping[int, float] | str | None = None,
+    clip_grad_norm: float | None = None,
 ) -> History:
     """Train *model* on ``(X, y)`` by gradient descent and return its History.
 
@@ -174,6 +177,14 @@ def fit(
     computed (forward passes only, ``EVAL_BATCH_SIZE`` rows at a time, no
     gradient touched), the callbacks get the epoch's ``logs``, then
     ``scheduler.step()`` runs.
+
+    Modes: the steps run in training mode (``model.train()``: Dropout
+    drops, BatchNorm1d normalises with the batch's statistics and updates its
+    running ones); the validation loss, the metrics and the checks before
+    training run in evaluation mode (through ``model.predict``: no dropout,
+    the running statistics, nothing updated).  When fit returns or raises
+    (a Ctrl-C included), every module is back in the mode it was in when fit
+    was called.
 
     Args:
         model: the module to train, in place.
@@ -215,6 +226,10 @@ def fit(
             otherwise (probabilities).
         scheduler: an object with ``step()``, such as ``StepLR``, called once
             after every epoch (after the callbacks, the last epoch included).
+            A :class:`~minigrad.optim.ReduceLROnPlateau` gets the epoch's
+            number, ``scheduler.step(metric)``: the validation loss when there
+            is validation data, else the training loss (it must have
+            ``mode="min"``; for another number, step it from a callback).
         sample_weight: one weight per row of X, shape ``(N,)``, finite, ≥ 0
             and not all zero; each batch's loss is then the weighted mean
             ``sum(w_i l_i) / sum(w_i)`` of its samples' losses (see
@@ -229,6 +244,10 @@ def fit(
             classes present in y, ``N_c`` the rows of class ``c``), as
             scikit-learn defines it; sample ``i`` then weighs
             ``class_weight[y_i]`` (times its ``sample_weight``).
+        clip_grad_norm: None, or a ``max_norm`` > 0 for
+            :func:`~minigrad.clip_grad_norm_`, applied to the model's
+            parameters after every backward pass and before the update (the
+            fused Linear+MSE step, which does not clip, is then not used).
 
     The ``logs`` each callback gets hold ``"loss"``, ``"converged"``,
     ``"lr"`` (the optimizer's learning rate during the epoch), ``"time"``
@@ -247,7 +266,10 @@ def fit(
             of range or a one-output model for CrossEntropyLoss), targets a
             metric cannot score (``"accuracy"``: not whole numbers; ``"r2"``:
             one row), a callback ``monitor`` the logs will not hold, an
-            optimizer holding parameters that are not the model's.
+            optimizer holding parameters that are not the model's, bad
+            ``sample_weight``/``class_weight``/``clip_grad_norm``, a
+            ReduceLROnPlateau with ``mode="max"``, a BatchNorm1d that would get
+            a batch of one row.
         TypeError: non-numeric data, a masked array (``numpy.ma``: its
             hidden values are never trained on), a loss or optimizer that is
             a class or a name instead of an instance.
@@ -290,6 +312,57 @@ def fit(
         >>> len(h.val_loss), h.val_loss[-1] < 1e-6, round(h.metrics["val_r2"][-1], 6)
         (300, True, 1.0)
     """
+    modes = model._modes() if isinstance(model, Module) else []  # put back at the end, whatever happens
+    try:
+        history = _fit(
+            model=model,
+            X=X,
+            y=y,
+            loss=loss,
+            optimizer=optimizer,
+            epochs=epochs,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            tol=tol,
+            rng=rng,
+            callbacks=callbacks,
+            verbose=verbose,
+            validation_data=validation_data,
+            metrics=metrics,
+            scheduler=scheduler,
+            sample_weight=sample_weight,
+            class_weight=class_weight,
+            clip_grad_norm=clip_grad_norm,
+        )
+        Module._restore_modes(modes)
+    except BaseException:  # (not a finally: a Ctrl-C that cuts the restore above short lands here too)
+        Module._restore_modes(modes)
+        raise
+    return history
+
+
+def _fit(
+    model: Module,
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    loss: Loss,
+    optimizer: Optimizer,
+    epochs: int,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    tol: float | None = None,
+    rng: int | np.random.Generator | None = None,
+    callbacks: list[Callback | EpochEndFn] | None = None,
+    verbose: int = 0,
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    metrics: Iterable[str | MetricFn] = (),
+    scheduler: Scheduler | None = None,
+    sample_weight: ArrayLike | None = None,
+    class_weight: Mapping[int, float] | str | None = None,
+    clip_grad_norm: float | None = None,
+) -> History:
+    """:func:`fit`, the model's modes aside."""
     params = model.parameters()
     _check_loss_and_optimizer(params, loss, optimizer)
     _check_int("epochs", epochs)
@@ -309,6 +382,13 @@ def fit(
     if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
         raise ValueError("scheduler was made for a different optimizer than the one passed to fit")
     check_one_library(model, params, optimizer)
+    if clip_grad_norm is not None and (
+        isinstance(clip_grad_norm, bool)
+        or not isinstance(clip_grad_norm, (int, float, np.integer, np.floating))
+        or not math.isfinite(clip_grad_norm)
+        or clip_grad_norm <= 0
+    ):
+        raise ValueError(f"clip_grad_norm must be None or a finite number > 0, got {clip_grad_norm!r}")
     class_targets = bool(getattr(loss, "class_targets", False))
     metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
     Xa, ya = check_data(model, X, y, class_targets=class_targets, finite=False)
@@ -325,7 +405,9 @@ def fit(
         and not weighted
     )
     history = History()
-    trainer = Trainer(model, params, loss, optimizer, history.loss, full_batch=full_batch)
+    trainer = Trainer(
+        model, params, loss, optimizer, history.loss, full_batch=full_batch, clip_grad_norm=clip_grad_norm
+    )
     # Then a large X that the fused step streams anyway is checked for NaN/inf in its first pass, with no
     # extra read of X; y is checked here, and a bad X is still named before a bad y (as check_data does).
     x_checked_in_first_pass = unobserved and trainer.check_x_in_first_pass(Xa, ya, "X")
@@ -343,6 +425,15 @@ def fit(
         if val is not None:
             _check_before_training(model, loss, val[0], val[1], metric_fns, class_targets, ("X_val", "y_val"))
     w = _sample_weights(model, loss, Xa, ya, sample_weight, class_weight) if weighted else None
+    plateau_metric = None
+    if isinstance(scheduler, ReduceLROnPlateau):
+        plateau_metric = "val_loss" if val is not None else "loss"
+        if scheduler.mode != "min":
+            raise ValueError(
+                f"fit passes ReduceLROnPlateau the {plateau_metric.replace('_', 'idation ')} (lower is better), "
+                f"but it was made with mode={scheduler.mode!r}: use mode='min'"
+            )
+    _check_batch_norm_batches(model, Xa.shape[0], batch_size)
     cbs = as_callbacks(callbacks)
     if cbs:
         _check_monitors(cbs, _log_keys(val is not None, metric_fns))
@@ -353,9 +444,40 @@ def fit(
         cb.on_train_begin(model)
     gen = _array.as_rng(rng) if (not full_batch and shuffle) else None
     eval_rows = max(EVAL_BATCH_SIZE, batch_size or 0)
+    model.train()
+    _train(model, trainer, history, cbs, Xa, ya, val, w, metric_fns, scheduler, plateau_metric,
+           int(epochs), batch_size, full_batch, unobserved, tol, gen, y_was_1d, eval_rows)  # fmt: skip
+    for cb in cbs:
+        cb.on_train_end(history)
+    return history
+
+
+def _train(
+    model: Module,
+    trainer: Trainer,
+    history: History,
+    cbs: list[Callback],
+    Xa: NDArray[Any],
+    ya: NDArray[Any],
+    val: tuple[NDArray[Any], NDArray[Any]] | None,
+    w: NDArray[Any] | None,
+    metric_fns: Sequence[tuple[str, MetricFn]],
+    scheduler: Scheduler | None,
+    plateau_metric: str | None,
+    epochs: int,
+    batch_size: int | None,
+    full_batch: bool,
+    unobserved: bool,
+    tol: float | None,
+    gen: np.random.Generator | None,
+    y_was_1d: bool,
+    eval_rows: int,
+) -> None:
+    """fit's epochs, in training mode (fit checked everything): the loop its docstring describes."""
+    optimizer = trainer.optimizer
+    loss = trainer.loss
     start = time.perf_counter()
     append_loss = history.loss.append
-
     with np.errstate(all="ignore"):
         try:
             if unobserved:
@@ -394,7 +516,10 @@ def fit(
                         logs["time"] = time.perf_counter() - start
                         answers = [bool(cb.on_epoch_end(epoch, logs)) for cb in cbs]  # every callback, every epoch
                         stop = any(answers)
-                    if scheduler is not None:
+                    if plateau_metric is not None:
+                        assert isinstance(scheduler, ReduceLROnPlateau)
+                        scheduler.step(history.val_loss[-1] if plateau_metric == "val_loss" else epoch_loss)
+                    elif scheduler is not None:
                         scheduler.step()
                     if converged:
                         history.stop_reason = "tol"
@@ -406,9 +531,6 @@ def fit(
             trainer.undo_unfinished_step()
             _close_progress(cbs)
             raise
-    for cb in cbs:
-        cb.on_train_end(history)
-    return history
 
 
 def _sample_weights(
@@ -511,6 +633,24 @@ def _class_weight_table(
     return table
 
 
+def _check_batch_norm_batches(model: Module, n: int, batch_size: int | None) -> None:
+    """ValueError before training when a BatchNorm1d would get a batch of one row in training mode.
+
+    It cannot normalise one row (its variance is 0 and the running variance
+    would need ``N - 1 > 0``); torch raises there too, but only at that batch,
+    after the updates before it.
+    """
+    rows = n if batch_size is None or batch_size >= n else (n % batch_size or batch_size)
+    if rows != 1 or not any(isinstance(m, BatchNorm1d) for m in model.modules()):
+        return
+    hint = (
+        "give fit at least two rows"
+        if batch_size is None or batch_size >= n
+        else f"the last of the mini-batches of {batch_size} has one row of the {n}: choose another batch_size"
+    )
+    raise ValueError(f"BatchNorm1d cannot normalise a batch of one row in training mode; {hint}")
+
+
 def _close_progress(cbs: list[Callback]) -> None:
     """End a progress line left open on a terminal, so an error message starts on a line of its own."""
     for cb in cbs:
@@ -585,7 +725,7 @@ def _check_before_training(
     are all checked against the number of classes the model predicts.
     """
     with np.errstate(all="ignore"):
-        pred = model(X[:2, ...])
+        pred = model.predict(X[:2, ...])  # (evaluation mode: no dropout mask drawn, no running statistic moved)
     if class_targets:
         if pred.ndim != 2:
             raise ValueError(

@@ -27,6 +27,7 @@ from minigrad.errors import DivergenceError
 from minigrad.linear import Linear
 from minigrad.losses import Loss, MSELoss
 from minigrad.module import Module
+from minigrad.optim.clip_grad import clip_grad_norm_
 from minigrad.optim.optimizer import Optimizer
 from minigrad.optim.sgd import SGD
 from minigrad.parameter import Parameter
@@ -345,8 +346,12 @@ class Trainer:
         losses: list[float] | None = None,
         *,
         full_batch: bool = True,
+        clip_grad_norm: float | None = None,
     ) -> None:
         self.model = model
+        #: With a number, :func:`~minigrad.clip_grad_norm_` scales the gradients to at most that joint
+        #: norm before every update (on the general path: the fused step does not clip).
+        self.clip_grad_norm = clip_grad_norm
         self.params = params
         self.loss = loss
         self.optimizer = optimizer
@@ -364,7 +369,7 @@ class Trainer:
         #: The same for the epoch losses of mini-batch training (see :func:`minibatch_epoch`).
         self.epoch_loss_limit = -math.inf
         self.fused: LinearMSEStep | None = None
-        if LinearMSEStep.applies(model, loss):
+        if clip_grad_norm is None and LinearMSEStep.applies(model, loss):
             assert isinstance(model, Linear) and isinstance(loss, MSELoss)
             self.fused = LinearMSEStep(model, loss)
 
@@ -579,6 +584,8 @@ class Trainer:
             return value
         self.optimizer.zero_grad()
         self.model.backward(self.loss.backward(), need_input_grad=False)
+        if self.clip_grad_norm is not None:
+            clip_grad_norm_(self.params, self.clip_grad_norm)
         self._update(epoch)
         return value
 

@@ -61,12 +61,12 @@ class InterruptAtLine:
 
 
 def snapshot(model: mg.Module, opt: mg.Optimizer) -> Snapshot:
-    """Every parameter and every entry of the optimizer's per-parameter state, as hashable bytes."""
+    """Every parameter, every entry of the optimizer's per-parameter state and every module's mode, hashable."""
     params = tuple((p.data.dtype.str, p.data.shape, p.data.tobytes()) for p in model.parameters())
     state = tuple(
         tuple(sorted((k, v.tobytes() if isinstance(v, np.ndarray) else v) for k, v in s.items())) for s in opt.state
     )
-    return params, state
+    return params, state, tuple(m.training for m in model.modules())
 
 
 def check_every_interrupt(setup: Setup, run: Callable[[mg.Module, mg.Optimizer], Any], allowed: set[Snapshot]) -> int:
@@ -200,7 +200,8 @@ def test_validation_and_early_stopping_restoring_the_best_weights() -> None:
     Xv, yv = X, np.zeros_like(y)
 
     def setup() -> tuple[mg.Module, mg.Optimizer]:
-        return mlp_with_adam(lr=0.2)
+        model, opt = mlp_with_adam(lr=0.2)
+        return model.eval(), opt  # fit trains in training mode and must put evaluation mode back
 
     epochs = 4
 
@@ -255,7 +256,7 @@ def test_early_stopping_restore_is_all_or_nothing() -> None:
         stop.on_epoch_end(2, {"loss": 2.0})  # no improvement: stop and restore epoch 1
 
     def as_snapshot(state: dict[str, Any]) -> Snapshot:
-        return tuple(v.tobytes() for v in state.values()), ()
+        return tuple(v.tobytes() for v in state.values()), (), ()
 
     count = InterruptAtLine(None)
     sys.settrace(count.trace)
