@@ -361,6 +361,13 @@ class Trainer:
         self._saves = list(zip(self.backup, params, strict=True))
         self.state_backup = optimizer.copy_state()
         self.updating = False
+        #: The model's buffers (BatchNorm1d's running statistics), which a training-mode forward pass
+        #: changes: ``(pending, backup, buffer)``, with ``pending`` copied before each step's forward pass
+        #: and ``backup`` taken from it with the parameters' backup, so that a restore puts back the
+        #: buffers of the same completed step.  ``forwarding`` is True while a forward pass may have
+        #: changed them and the update has not begun: an interrupt then puts ``pending`` back.
+        self._buffers = [(backend.copy(b, xp), backend.copy(b, xp), b) for _, b in model.named_buffers()]
+        self.forwarding = False
         self.losses: list[float] = [] if losses is None else losses
         #: A step's loss below this needs no closer look (:meth:`_look_at_loss`): -inf until the first
         #: epoch's loss is known (so that it gets a look), then LOSS_GROWTH_FACTOR times it; inf for the
@@ -571,6 +578,11 @@ class Trainer:
         y_was_1d: bool,
         w: NDArray[Any] | None = None,
     ) -> float:
+        buffers = self._buffers
+        if buffers:
+            for pending, _, b in buffers:
+                pending[...] = b
+            self.forwarding = True  # only once every copy is complete
         pred = self.model(X)
         if pred.shape != y.shape and y_was_1d:
             raise ValueError(
@@ -581,6 +593,7 @@ class Trainer:
         if not value < self.loss_limit:
             self.loss_limit = self._look_at_loss(value, epoch, self.loss_limit)
         if tol is not None and value <= tol:
+            self.forwarding = False  # a step with no update: the forward pass's statistics stay
             return value
         self.optimizer.zero_grad()
         self.model.backward(self.loss.backward(), need_input_grad=False)
@@ -623,6 +636,8 @@ class Trainer:
         """Copy the parameters and the optimizer's state into the backups (nothing changes the model)."""
         for saved, p in self._saves:
             saved[...] = p.data
+        for pending, backup, _ in self._buffers:
+            backup[...] = pending  # the buffers as they were before this step's forward pass
         self.state_backup = self.optimizer.copy_state()
 
     def _update(self, epoch: int) -> None:
@@ -630,6 +645,7 @@ class Trainer:
         self._save()
         optimizer = self.optimizer
         self.updating = True  # only once both backups are complete
+        self.forwarding = False
         optimizer.step()
         if self.xp is not np:
             if not backend.all_finite([p.data for p in self.params], self.xp):
@@ -657,11 +673,28 @@ class Trainer:
                 _array.copy_into(p.data, saved)
             else:
                 p.data[...] = saved
+        for _, backup, b in self._buffers:
+            if numpy:
+                _array.copy_into(b, backup)
+            else:
+                b[...] = backup
         self.optimizer.set_state(self.state_backup)
+        self.forwarding = False
         self.updating = False
 
     def undo_unfinished_step(self) -> None:
-        """Put back the state of the last completed step if an update (or a restore) was cut short."""
+        """Put back the state of the last completed step if an update (or a restore) was cut short.
+
+        A step cut short after its forward pass, before its update, gets its
+        buffers back (the parameters and the optimizer state are untouched).
+        """
+        if self.forwarding and not self.updating:
+            for pending, _, b in self._buffers:
+                if self.xp is np:
+                    _array.copy_into(b, pending)
+                else:
+                    b[...] = pending
+            self.forwarding = False
         if self.updating:
             self.restore()
 

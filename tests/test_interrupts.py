@@ -66,7 +66,8 @@ def snapshot(model: mg.Module, opt: mg.Optimizer) -> Snapshot:
     state = tuple(
         tuple(sorted((k, v.tobytes() if isinstance(v, np.ndarray) else v) for k, v in s.items())) for s in opt.state
     )
-    return params, state, tuple(m.training for m in model.modules())
+    buffers = tuple(np.asarray(b).tobytes() for _, b in model.named_buffers())
+    return params, state, tuple(m.training for m in model.modules()), buffers
 
 
 def check_every_interrupt(setup: Setup, run: Callable[[mg.Module, mg.Optimizer], Any], allowed: set[Snapshot]) -> int:
@@ -256,7 +257,7 @@ def test_early_stopping_restore_is_all_or_nothing() -> None:
         stop.on_epoch_end(2, {"loss": 2.0})  # no improvement: stop and restore epoch 1
 
     def as_snapshot(state: dict[str, Any]) -> Snapshot:
-        return tuple(v.tobytes() for v in state.values()), (), ()
+        return tuple(v.tobytes() for v in state.values()), (), (), ()
 
     count = InterruptAtLine(None)
     sys.settrace(count.trace)
@@ -317,16 +318,37 @@ def finite_replay(setup: Setup, X: Any, y: Any, epochs: int, batch_size: int | N
                 opt.zero_grad()
                 model.backward(loss.backward())
                 opt.step()
-                arrays = [p.data for p in model.parameters()]
+                arrays = [p.data for p in model.parameters()] + [b for _, b in model.named_buffers()]
                 arrays += [v for s in opt.state for v in s.values() if isinstance(v, np.ndarray)]
                 if all(np.isfinite(a).all() for a in arrays):
                     states.add(snapshot(model, opt))
     return states
 
 
+def mlp_with_batch_norm(lr: float = 0.05) -> tuple[mg.Module, mg.Optimizer]:
+    model = mg.Sequential(mg.Linear(2, 3, rng=1), mg.BatchNorm1d(3), mg.Tanh(), mg.Linear(3, 1, rng=2))
+    return model, mg.SGD(model.parameters(), lr=lr, momentum=0.9)
+
+
+@needs_settrace
+@pytest.mark.parametrize("batch_size", [None, 2])
+def test_batch_norm_statistics_go_with_their_step(batch_size: int | None) -> None:
+    """BatchNorm1d's running statistics, which each training-mode forward pass moves, are always those of
+    the same completed step as the parameters and the optimizer's state."""
+    X, y = data(n=4)
+    allowed = manual_replay(mlp_with_batch_norm, X, y, mg.MSELoss(), epochs=2, batch_size=batch_size, rng=7)
+    assert len(allowed) == (3 if batch_size is None else 5)
+
+    def run(model: mg.Module, opt: mg.Optimizer) -> None:
+        mg.fit(model, X, y, loss=mg.MSELoss(), optimizer=opt, epochs=2, batch_size=batch_size, rng=7)
+
+    check_every_interrupt(mlp_with_batch_norm, run, allowed)
+
+
 DIVERGING: dict[str, tuple[Setup, dict[str, Any]]] = {
     "fused-loop": (linear_with(lambda m: mg.SGD(m.parameters(), lr=1e100, momentum=0.5)), {}),
     "general": (lambda: mlp_with_adam(lr=1e200), {}),
+    "batch-norm": (lambda: mlp_with_batch_norm(lr=1e200), {}),
     "mini-batch": (linear_with(lambda m: mg.SGD(m.parameters(), lr=1e100, momentum=0.5)), {"batch_size": 2}),
     "validation": (linear_with(lambda m: mg.SGD(m.parameters(), lr=1e100)), {"validation": True}),
 }
