@@ -146,7 +146,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     Example:
         >>> parser, commands = build_parser()
         >>> sorted(commands)
-        ['bench', 'diabetes', 'digits', 'seed', 'sine']
+        ['bench', 'diabetes', 'digits', 'regularization', 'seed', 'sine']
         >>> args = parser.parse_args(["seed", "--alpha", "2e-11"])
         >>> args.command, args.alpha, args.epochs
         ('seed', 2e-11, 1000)

@@ -157,12 +157,12 @@ def main(
                 f"{len(val)} to validate, {len(test)} to test; {EPOCHS} epochs, batches of {BATCH_SIZE}"
             ),
             (
-                f"plain MLP 64-{HIDDEN}-{HIDDEN}-10, Adam:       train accuracy "
+                f"plain MLP 64-{HIDDEN}-{HIDDEN}-10, Adam(lr={LR}): train accuracy "
                 f"{results['plain_train_accuracy']:.2%}, test accuracy {results['plain_test_accuracy']:.2%} "
                 f"(validation loss lowest at epoch {plain.best_epoch}, then x{results['plain_val_loss_rise']:.2f})"
             ),
             (
-                f"with BatchNorm1d, Dropout({DROPOUT}), AdamW(weight_decay={WEIGHT_DECAY}), cosine schedule: "
+                f"with BatchNorm1d, Dropout({DROPOUT}), AdamW(weight_decay={WEIGHT_DECAY}), CosineAnnealingLR: "
                 f"train accuracy {results['regularized_train_accuracy']:.2%}, "
                 f"test accuracy {results['regularized_test_accuracy']:.2%}"
             ),
