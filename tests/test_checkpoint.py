@@ -146,3 +146,27 @@ def test_checkpoint_arguments_are_checked() -> None:
     with pytest.raises(ValueError, match="mode must be"):
         mg.ModelCheckpoint("m.npz", mode="best")  # type: ignore[arg-type]
     assert mg.ModelCheckpoint("m.npz", monitor="val_accuracy", mode="min").mode == "min"
+
+
+def test_an_interrupted_restore_puts_back_the_parameters_and_the_optimizer_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without a tracer: a Ctrl-C as the optimizer's state is being installed undoes the parameters too."""
+    from minigrad.callbacks import load_all_or_none
+
+    model, opt = manual(2, OPTIMIZERS["momentum"])
+    last = snapshot(model, opt)
+    best_params = {name: value + 1.0 for name, value in model.state_dict().items()}
+    best_state = [{k: v * 2.0 for k, v in s.items()} for s in opt.state]
+
+    def interrupted(state: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(opt, "set_state", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        load_all_or_none(model, best_params, opt, best_state)
+    assert snapshot(model, opt) == last
+    monkeypatch.undo()
+    load_all_or_none(model, best_params, opt, best_state)
+    assert opt.state[0]["momentum_buffer"] is not best_state[0]["momentum_buffer"]  # a copy was installed
+    np.testing.assert_array_equal(opt.state[0]["momentum_buffer"], best_state[0]["momentum_buffer"])

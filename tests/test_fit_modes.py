@@ -157,3 +157,40 @@ def test_bad_clip_grad_norm_is_refused(bad: Any) -> None:
     with pytest.raises(ValueError, match="clip_grad_norm must be"):
         mg.fit(model, X, y, loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=0.1), epochs=1,
                clip_grad_norm=bad)  # fmt: skip
+
+
+class InterruptOnCall(mg.Module):
+    """An identity layer that raises KeyboardInterrupt in its forward pass number *at*."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+        self.calls = 0
+
+    def forward(self, x: Any) -> Any:
+        self.calls += 1
+        if self.calls == self.at:
+            raise KeyboardInterrupt
+        return x
+
+    def backward(self, grad_output: Any, *, need_input_grad: bool = True) -> Any:
+        return grad_output
+
+
+def test_a_step_cut_after_the_batch_norm_forward_pass_puts_its_statistics_back() -> None:
+    """Without a tracer: Ctrl-C after BatchNorm1d moved its running statistics, before the update."""
+    X, y = data(n=8)
+
+    def make(at: int) -> mg.Sequential:
+        return mg.Sequential(mg.Linear(3, 4, rng=0), mg.BatchNorm1d(4), InterruptOnCall(at), mg.Linear(4, 1, rng=1))
+
+    done = make(0)
+    mg.fit(done, X, y, loss=mg.MSELoss(), optimizer=mg.SGD(done.parameters(), lr=0.1), epochs=2)
+    model = make(2)  # forward passes: epoch 1, then epoch 2 is cut short after BatchNorm1d
+    opt = mg.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(KeyboardInterrupt):
+        mg.fit(model, X, y, loss=mg.MSELoss(), optimizer=opt, epochs=2)
+    one = make(0)
+    mg.fit(one, X, y, loss=mg.MSELoss(), optimizer=mg.SGD(one.parameters(), lr=0.1), epochs=1)
+    for name, value in one.state_dict().items():
+        assert model.state_dict()[name].tobytes() == value.tobytes(), name
+    assert int(model[1].num_batches_tracked) == 1 and int(done[1].num_batches_tracked) == 2
