@@ -15,7 +15,7 @@ The seed's three steps, with arrays::
 from minigrad import _startup as _startup
 from minigrad import init
 from minigrad.activations import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh, softmax
-from minigrad.callbacks import Callback, EarlyStopping, PrintLoss
+from minigrad.callbacks import Callback, EarlyStopping, ModelCheckpoint, PrintLoss
 from minigrad.convergence import NoImprovementStopping
 from minigrad.dropout import Dropout
 from minigrad.errors import DivergenceError
@@ -73,6 +73,7 @@ __all__ = [
     "Linear",
     "Loss",
     "MSELoss",
+    "ModelCheckpoint",
     "Module",
     "NoImprovementStopping",
     "Optimizer",

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import sys
-from typing import Any, Literal, Protocol, TextIO, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO, runtime_checkable
 
 from minigrad.history import History
 from minigrad.module import Module
+
+if TYPE_CHECKING:  # (minigrad.optim imports the module layer, as this does: no cycle at run time either way)
+    from minigrad.optim.optimizer import Optimizer
 
 Logs = dict[str, Any]
 
@@ -32,6 +37,10 @@ class Callback:
 
     Hooks, in the order fit calls them:
 
+    - ``set_optimizer(optimizer)``: once, before ``on_train_begin``; the base
+      class keeps the optimizer fit trains with in ``self.optimizer`` (for a
+      callback that saves or restores its state; a callback whose
+      ``optimizer`` means something else overrides it).
     - ``on_train_begin(model)``: once, before the first epoch.
     - ``on_epoch_end(epoch, logs) -> bool | None``: after every epoch
       (1-based ``epoch``); returning True stops training after this epoch.
@@ -72,6 +81,12 @@ class Callback:
 
     #: The key of ``logs`` this callback reads, checked by fit before training; None for none.
     monitor: str | None = None
+    #: The optimizer fit trains with (set by :meth:`set_optimizer`); None outside fit.
+    optimizer: Optimizer | None = None
+
+    def set_optimizer(self, optimizer: Optimizer) -> None:
+        """Called by fit once before :meth:`on_train_begin`: keep *optimizer* in ``self.optimizer``."""
+        self.optimizer = optimizer
 
     def on_train_begin(self, model: Module) -> None:
         """Called once before training starts."""
@@ -135,14 +150,19 @@ class EarlyStopping(Callback):
 
     (the first epoch always improves; a NaN never does).  On improvement the
     epoch becomes ``best_epoch`` and, with ``restore_best_weights``, a copy
-    of the parameters (``model.state_dict()``) is kept.  Otherwise ``wait``
-    (consecutive epochs without improvement) grows by one, and when it
-    reaches ``patience`` the callback asks fit to stop and, with ``restore_best_weights``, loads the kept parameters
-    back into the model, so it ends as it was after ``best_epoch``: all of
-    them or, if an exception such as KeyboardInterrupt cuts the load short,
-    none.  The optimizer's state (momentum, moment estimates) stays that of
-    the last step, as in Keras.  When training ends for another reason (all
-    epochs ran, ``tol``) the parameters are left as the last epoch made them.
+    of the parameters and buffers (``model.state_dict()``) and of the
+    optimizer's per-parameter state (momentum buffers, moment estimates,
+    step counts) is kept.  Otherwise ``wait`` (consecutive epochs without
+    improvement) grows by one, and when it reaches ``patience`` the callback
+    asks fit to stop and, with ``restore_best_weights``, puts the kept copies
+    back, so that the model and its optimizer end as they were after
+    ``best_epoch`` and training resumed from there continues from that
+    epoch (Keras restores the weights only, and a resumed run then starts
+    with the last epoch's momentum).  Everything or, if an exception such
+    as KeyboardInterrupt cuts the restore short, nothing is put back.  The
+    learning rate is left as the schedule made it.  When training ends for
+    another reason (all epochs ran, ``tol``) the model is left as the last
+    epoch made it.
 
     Args:
         monitor: a key of fit's logs: ``"val_loss"`` (needs
@@ -188,15 +208,11 @@ class EarlyStopping(Callback):
             or min_delta < 0
         ):
             raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
-        if mode == "auto":
-            mode = "max" if ("accuracy" in monitor or "r2" in monitor) else "min"
         self.monitor: str = monitor
         self.patience = patience
         self.min_delta = float(min_delta)
         self.restore_best_weights = bool(restore_best_weights)
-        self.mode: Literal["min", "max"] = mode
+        self.mode: Literal["min", "max"] = _auto_mode(monitor, mode)
         self.model: Module | None = None
         self._reset()
 
@@ -206,6 +222,7 @@ class EarlyStopping(Callback):
         self.stopped_epoch = 0
         self.wait = 0
         self.best_state: dict[str, Any] | None = None
+        self.best_optimizer_state: Any = None
 
     def on_train_begin(self, model: Module) -> None:
         self.model = model
@@ -231,13 +248,15 @@ class EarlyStopping(Callback):
             self.wait = 0
             if self.restore_best_weights and self.model is not None:
                 self.best_state = self.model.state_dict()
+                if self.optimizer is not None:
+                    self.best_optimizer_state = self.optimizer.copy_state()
             return False
         self.wait += 1
         if self.wait < max(self.patience, 1):
             return False
         self.stopped_epoch = epoch
         if self.restore_best_weights and self.model is not None and self.best_state is not None:
-            load_all_or_none(self.model, self.best_state)
+            load_all_or_none(self.model, self.best_state, self.optimizer, self.best_optimizer_state)
         return True
 
     def __repr__(self) -> str:
@@ -247,12 +266,17 @@ class EarlyStopping(Callback):
         )
 
 
-def load_all_or_none(model: Module, state: dict[str, Any]) -> None:
-    """``model.load_state_dict(state)``, undone if anything (a KeyboardInterrupt included) cuts it short.
+def load_all_or_none(
+    model: Module, state: dict[str, Any], optimizer: Optimizer | None = None, optimizer_state: Any = None
+) -> None:
+    """``model.load_state_dict(state)`` (and the optimizer's state), undone if anything cuts it short.
 
     ``load_state_dict`` checks everything before it writes, then copies one
-    parameter after the other; this puts every parameter back as it was if
-    the copying is interrupted, so the model never holds a mix of the two.
+    array after the other; this puts every parameter and buffer back as it
+    was if the copying is interrupted (a KeyboardInterrupt included), so the
+    model never holds a mix of the two.  With *optimizer*, its per-parameter
+    state becomes a copy of *optimizer_state* (what ``copy_state`` returned)
+    in the same all-or-nothing step.
 
     Example:
         >>> import numpy as np, minigrad as mg
@@ -262,12 +286,151 @@ def load_all_or_none(model: Module, state: dict[str, Any]) -> None:
         (array([[2.]]), array([0.5]))
     """
     before = model.state_dict()  # copies: an interrupt while they are made changes nothing
+    if optimizer is not None:
+        before_optimizer = optimizer.state
+        installed = copy_optimizer_state(optimizer_state)
     try:
         model.load_state_dict(state)
+        if optimizer is not None:
+            optimizer.set_state(installed)  # one assignment
     except BaseException:
-        for name, p in model.named_parameters():
-            p.data[...] = before[name]
+        targets = {name: p.data for name, p in model.named_parameters()}
+        targets.update(model.named_buffers())
+        for name, value in before.items():
+            targets[name][...] = value
+        if optimizer is not None:
+            optimizer.state = before_optimizer
         raise
+
+
+def copy_optimizer_state(state: Any) -> Any:
+    """A copy of what ``Optimizer.copy_state`` returned (None stays None), so a restore never shares arrays.
+
+    Example:
+        >>> import numpy as np
+        >>> saved = [{"momentum_buffer": np.zeros(2)}]
+        >>> copy_optimizer_state(saved)[0]["momentum_buffer"] is saved[0]["momentum_buffer"]
+        False
+    """
+    if state is None:
+        return None
+    return [{k: v.copy() if hasattr(v, "copy") else v for k, v in s.items()} for s in state]
+
+
+def _auto_mode(monitor: str, mode: str) -> Literal["min", "max"]:
+    """The mode: for "auto", "max" when the monitor names an accuracy or R², else "min"; ValueError for a bad mode."""
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode == "auto":
+        return "max" if ("accuracy" in monitor or "r2" in monitor) else "min"
+    return "max" if mode == "max" else "min"
+
+
+class ModelCheckpoint(Callback):
+    """Save the model (and its optimizer) with :func:`minigrad.save` whenever the monitored number improves.
+
+    After every epoch the monitored value ``v = logs[monitor]`` is compared
+    with the best so far, as :class:`EarlyStopping` does with ``min_delta =
+    0``: an improvement is ``v < best`` (mode ``"min"``) or ``v > best``
+    (``"max"``); the first epoch always improves, a NaN never does.  On
+    improvement (every epoch with ``save_best_only=False``) the model's
+    parameters and buffers and, with ``save_optimizer``, the optimizer fit
+    trains with (its hyper-parameters and state) are written to *path* by
+    :func:`minigrad.save`: atomically, so the file always holds a complete
+    checkpoint, the previous one until the new one is on disk.  Resume with
+    ``mg.load(model, path, optimizer=optimizer)``.
+
+    Args:
+        path: the ``.npz`` file to write (used as given); its directory must
+            exist when training begins (FileNotFoundError otherwise).
+        monitor: a key of fit's logs, as for :class:`EarlyStopping`; fit
+            refuses one its logs will not hold with a ValueError before the
+            first update.
+        save_best_only: save only when the monitored number improves (True)
+            or after every epoch (False).
+        mode: ``"min"``, ``"max"`` or ``"auto"`` (as EarlyStopping).
+        save_optimizer: also save the optimizer fit trains with.
+
+    Attributes:
+        best: the best monitored value seen.
+        best_epoch: the epoch (1-based) where it was seen; 0 before training.
+        saved_epochs: the epochs after which the file was written.
+
+    Example:
+        >>> import os, tempfile, numpy as np, minigrad as mg
+        >>> path = os.path.join(tempfile.mkdtemp(), "best.npz")
+        >>> X = np.array([[0.0], [1.0], [2.0]]); y = np.array([1.0, 3.0, 5.0])
+        >>> model = mg.Linear(1, 1, rng=0)
+        >>> checkpoint = mg.ModelCheckpoint(path, monitor="loss")
+        >>> h = mg.fit(model, X, y, loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=0.1),
+        ...            epochs=20, callbacks=[checkpoint])
+        >>> checkpoint.best_epoch, checkpoint.saved_epochs == list(range(1, 21))
+        (20, True)
+        >>> copy = mg.Linear(1, 1, rng=1)
+        >>> mg.load(copy, path)   # the parameters after epoch 20's update (its loss was computed before it)
+        >>> bool(np.array_equal(copy.weight.data, model.weight.data))
+        True
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        monitor: str = "val_loss",
+        save_best_only: bool = True,
+        *,
+        mode: Literal["auto", "min", "max"] = "auto",
+        save_optimizer: bool = True,
+    ) -> None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a str or a path, got {type(path).__name__}")
+        if not isinstance(monitor, str):
+            raise TypeError(f"monitor must be a key of fit's logs (a str), got {type(monitor).__name__}")
+        self.path = Path(path)
+        self.monitor: str = monitor
+        self.save_best_only = bool(save_best_only)
+        self.mode = _auto_mode(monitor, mode)
+        self.save_optimizer = bool(save_optimizer)
+        self.model: Module | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch = 0
+        self.saved_epochs: list[int] = []
+
+    def on_train_begin(self, model: Module) -> None:
+        directory = self.path.parent
+        if not directory.is_dir():
+            raise FileNotFoundError(
+                f"ModelCheckpoint cannot write {str(self.path)!r}: the directory {str(directory)!r} does not exist "
+                "(create it before training)"
+            )
+        if self.path.is_dir():
+            raise IsADirectoryError(f"ModelCheckpoint path {str(self.path)!r} is a directory; name a file in it")
+        self.model = model
+        self._reset()
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> bool | None:
+        if self.monitor not in logs:
+            raise KeyError(f"ModelCheckpoint monitors {self.monitor!r}, but fit's logs hold only {sorted(logs)}")
+        value = float(logs[self.monitor])
+        improved = not math.isnan(value) and (
+            self.best_epoch == 0 or (value < self.best if self.mode == "min" else value > self.best)
+        )
+        if improved:
+            self.best, self.best_epoch = value, epoch
+        if self.model is not None and (improved or not self.save_best_only):
+            from minigrad.serialization import save  # (serialization imports the optimizers)
+
+            save(self.model, self.path, optimizer=self.optimizer if self.save_optimizer else None)
+            self.saved_epochs.append(epoch)
+        return False
+
+    def __repr__(self) -> str:
+        return (
+            f"ModelCheckpoint({str(self.path)!r}, monitor={self.monitor!r}, save_best_only={self.save_best_only}, "
+            f"mode={self.mode!r}, save_optimizer={self.save_optimizer})"
+        )
 
 
 def as_callbacks(callbacks: list[Callback | EpochEndFn] | None) -> list[Callback]:

@@ -60,6 +60,7 @@ PROG = "minigrad"
 EXAMPLES: dict[str, tuple[str, bool]] = {
     "diabetes": ("multi-input regression on scikit-learn's diabetes data set, compared with least squares", True),
     "digits": ("classify scikit-learn's 8x8 digits with a small MLP", True),
+    "regularization": ("an MLP that memorises noisy digits, and one that dropout and weight decay keep general", True),
     "sine": ("fit sin(x) with a small MLP: a non-linear 1-D regression", False),
 }
 
@@ -145,7 +146,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     Example:
         >>> parser, commands = build_parser()
         >>> sorted(commands)
-        ['bench', 'diabetes', 'digits', 'seed', 'sine']
+        ['bench', 'diabetes', 'digits', 'regularization', 'seed', 'sine']
         >>> args = parser.parse_args(["seed", "--alpha", "2e-11"])
         >>> args.command, args.alpha, args.epochs
         ('seed', 2e-11, 1000)

@@ -107,6 +107,9 @@ class NoImprovementStopping(Callback):
         self.stopped_epoch = 0
         self.best_state: dict[str, Any] | None = None
 
+    def set_optimizer(self, optimizer: Optimizer) -> None:
+        """Keep the ``optimizer`` given to the constructor (None: stop instead of dividing ``lr``)."""
+
     def on_train_begin(self, model: Module) -> None:
         self.model = model
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -16,8 +17,10 @@ from minigrad import trainer as _trainer
 from minigrad.callbacks import Callback, EpochEndFn, as_callbacks, check_callable_as
 from minigrad.errors import DivergenceError
 from minigrad.history import History
-from minigrad.losses import BCEWithLogitsLoss, Loss, class_indices
+from minigrad.losses import BCEWithLogitsLoss, Loss, check_sample_weight, class_indices
 from minigrad.module import Module
+from minigrad.normalization import BatchNorm1d
+from minigrad.optim.lr_scheduler import ReduceLROnPlateau
 from minigrad.optim.optimizer import Optimizer
 from minigrad.parameter import Parameter
 from minigrad.progress import Progress
@@ -167,6 +170,9 @@ def fit(
     validation_data: tuple[ArrayLike, ArrayLike] | None = None,
     metrics: Iterable[str | MetricFn] = (),
     scheduler: Scheduler | None = None,
+    sample_weight: ArrayLike | None = None,
+    class_weight: Mapping[int, float] | str | None = None,
+    clip_grad_norm: float | None = None,
 ) -> History:
     """Train *model* on ``(X, y)`` by gradient descent and return its History.
 
@@ -182,6 +188,14 @@ def fit(
     computed (forward passes only, ``EVAL_BATCH_SIZE`` rows at a time, no
     gradient touched), the callbacks get the epoch's ``logs``, then
     ``scheduler.step()`` runs.
+
+    Modes: the steps run in training mode (``model.train()``: Dropout
+    drops, BatchNorm1d normalises with the batch's statistics and updates its
+    running ones); the validation loss, the metrics and the checks before
+    training run in evaluation mode (through ``model.predict``: no dropout,
+    the running statistics, nothing updated).  When fit returns or raises
+    (a Ctrl-C included), every module is back in the mode it was in when fit
+    was called.
 
     Args:
         model: the module to train, in place.
@@ -227,6 +241,28 @@ def fit(
             otherwise (probabilities).
         scheduler: an object with ``step()``, such as ``StepLR``, called once
             after every epoch (after the callbacks, the last epoch included).
+            A :class:`~minigrad.optim.ReduceLROnPlateau` gets the epoch's
+            number, ``scheduler.step(metric)``: the validation loss when there
+            is validation data, else the training loss (it must have
+            ``mode="min"``; for another number, step it from a callback).
+        sample_weight: one weight per row of X, shape ``(N,)``, finite, ≥ 0
+            and not all zero; each batch's loss is then the weighted mean
+            ``sum(w_i l_i) / sum(w_i)`` of its samples' losses (see
+            :class:`~minigrad.Loss`), and the weights go with their rows
+            when the mini-batches are shuffled.  The epoch's loss is the
+            weighted mean over all samples.  None: every weight 1.  The
+            validation loss and the metrics are not weighted.
+        class_weight: for class targets (CrossEntropyLoss, or
+            BCEWithLogitsLoss with labels 0 and 1): a mapping ``{class:
+            weight}`` (classes left out weigh 1) or ``"balanced"``, which
+            weighs class ``c`` by ``N / (k · N_c)`` (``k`` the number of
+            classes present in y, ``N_c`` the rows of class ``c``), as
+            scikit-learn defines it; sample ``i`` then weighs
+            ``class_weight[y_i]`` (times its ``sample_weight``).
+        clip_grad_norm: None, or a ``max_norm`` > 0 for
+            :func:`~minigrad.clip_grad_norm_`, applied to the model's
+            parameters after every backward pass and before the update (the
+            fused Linear+MSE step, which does not clip, is then not used).
 
     The ``logs`` each callback gets hold ``"loss"``, ``"converged"``,
     ``"lr"`` (the optimizer's learning rate during the epoch), ``"time"``
@@ -234,8 +270,8 @@ def fit(
     asked for.
 
     Returns:
-        A :class:`History` with one training loss per epoch run, and the
-        validation losses and metrics.
+        A :class:`History` with one training loss and one learning rate per
+        epoch run, the validation losses and metrics, and ``best_epoch``.
 
     Raises:
         ValueError: bad data or arguments, before any update: NaN or inf,
@@ -245,7 +281,10 @@ def fit(
             of range or a one-output model for CrossEntropyLoss), targets a
             metric cannot score (``"accuracy"``: not whole numbers; ``"r2"``:
             one row), a callback ``monitor`` the logs will not hold, an
-            optimizer holding parameters that are not the model's.
+            optimizer holding parameters that are not the model's, bad
+            ``sample_weight``/``class_weight``/``clip_grad_norm``, a
+            ReduceLROnPlateau with ``mode="max"``, a BatchNorm1d that would get
+            a batch of one row.
         TypeError: non-numeric data, a masked array (``numpy.ma``: its
             hidden values are never trained on), a loss or optimizer that is
             a class or a name instead of an instance.
@@ -288,6 +327,57 @@ def fit(
         >>> len(h.val_loss), h.val_loss[-1] < 1e-6, round(h.metrics["val_r2"][-1], 6)
         (300, True, 1.0)
     """
+    modes = model._modes() if isinstance(model, Module) else []  # put back at the end, whatever happens
+    try:
+        history = _fit(
+            model=model,
+            X=X,
+            y=y,
+            loss=loss,
+            optimizer=optimizer,
+            epochs=epochs,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            tol=tol,
+            rng=rng,
+            callbacks=callbacks,
+            verbose=verbose,
+            validation_data=validation_data,
+            metrics=metrics,
+            scheduler=scheduler,
+            sample_weight=sample_weight,
+            class_weight=class_weight,
+            clip_grad_norm=clip_grad_norm,
+        )
+        Module._restore_modes(modes)
+    except BaseException:  # (not a finally: a Ctrl-C that cuts the restore above short lands here too)
+        Module._restore_modes(modes)
+        raise
+    return history
+
+
+def _fit(
+    model: Module,
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    loss: Loss,
+    optimizer: Optimizer,
+    epochs: int,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    tol: float | None = None,
+    rng: int | np.random.Generator | None = None,
+    callbacks: list[Callback | EpochEndFn] | None = None,
+    verbose: int = 0,
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    metrics: Iterable[str | MetricFn] = (),
+    scheduler: Scheduler | None = None,
+    sample_weight: ArrayLike | None = None,
+    class_weight: Mapping[int, float] | str | None = None,
+    clip_grad_norm: float | None = None,
+) -> History:
+    """:func:`fit`, the model's modes aside."""
     params = model.parameters()
     _check_loss_and_optimizer(params, loss, optimizer)
     _check_int("epochs", epochs)
@@ -307,16 +397,32 @@ def fit(
     if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
         raise ValueError("scheduler was made for a different optimizer than the one passed to fit")
     check_one_library(model, params, optimizer)
+    if clip_grad_norm is not None and (
+        isinstance(clip_grad_norm, bool)
+        or not isinstance(clip_grad_norm, (int, float, np.integer, np.floating))
+        or not math.isfinite(clip_grad_norm)
+        or clip_grad_norm <= 0
+    ):
+        raise ValueError(f"clip_grad_norm must be None or a finite number > 0, got {clip_grad_norm!r}")
     class_targets = bool(getattr(loss, "class_targets", False))
     metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
     Xa, ya = check_data(model, X, y, class_targets=class_targets, finite=False)
     full_batch = batch_size is None or batch_size >= Xa.shape[0]
+    weighted = sample_weight is not None or class_weight is not None
     # With nothing to call between epochs, the trainer runs the epochs itself, with less to do per epoch.
     unobserved = (
-        full_batch and not callbacks and not verbose and validation_data is None and not metrics and scheduler is None
+        full_batch
+        and not callbacks
+        and not verbose
+        and validation_data is None
+        and not metrics
+        and scheduler is None
+        and not weighted
     )
     history = History()
-    trainer = Trainer(model, params, loss, optimizer, history.loss, full_batch=full_batch)
+    trainer = Trainer(
+        model, params, loss, optimizer, history.loss, full_batch=full_batch, clip_grad_norm=clip_grad_norm
+    )
     # Then a large X that the fused step streams anyway is checked for NaN/inf in its first pass, with no
     # extra read of X; y is checked here, and a bad X is still named before a bad y (as check_data does).
     if dask_blocks.is_rows(Xa):  # X and y on Dask: checked in the first step's pass, or (mini-batches) now
@@ -336,32 +442,78 @@ def fit(
         _check_before_training(model, loss, Xa, ya, metric_fns, class_targets, ("X", "y"))
         if val is not None:
             _check_before_training(model, loss, val[0], val[1], metric_fns, class_targets, ("X_val", "y_val"))
+    w = _sample_weights(model, loss, Xa, ya, sample_weight, class_weight) if weighted else None
+    plateau_metric = None
+    if isinstance(scheduler, ReduceLROnPlateau):
+        plateau_metric = "val_loss" if val is not None else "loss"
+        if scheduler.mode != "min":
+            raise ValueError(
+                f"fit passes ReduceLROnPlateau the {plateau_metric.replace('_', 'idation ')} (lower is better), "
+                f"but it was made with mode={scheduler.mode!r}: use mode='min'"
+            )
+    _check_batch_norm_batches(model, Xa.shape[0], batch_size)
     cbs = as_callbacks(callbacks)
     if cbs:
         _check_monitors(cbs, _log_keys(val is not None, metric_fns))
     if verbose:
         cbs.append(Progress(int(epochs)))
     for cb in cbs:
+        cb.set_optimizer(optimizer)
         cb.on_train_begin(model)
     gen = _array.as_rng(rng) if (not full_batch and shuffle) else None
     eval_rows = max(EVAL_BATCH_SIZE, batch_size or 0)
+    model.train()
+    _train(model, trainer, history, cbs, Xa, ya, val, w, metric_fns, scheduler, plateau_metric,
+           int(epochs), batch_size, full_batch, unobserved, tol, gen, y_was_1d, eval_rows)  # fmt: skip
+    for cb in cbs:
+        cb.on_train_end(history)
+    return history
+
+
+def _train(
+    model: Module,
+    trainer: Trainer,
+    history: History,
+    cbs: list[Callback],
+    Xa: NDArray[Any],
+    ya: NDArray[Any],
+    val: tuple[NDArray[Any], NDArray[Any]] | None,
+    w: NDArray[Any] | None,
+    metric_fns: Sequence[tuple[str, MetricFn]],
+    scheduler: Scheduler | None,
+    plateau_metric: str | None,
+    epochs: int,
+    batch_size: int | None,
+    full_batch: bool,
+    unobserved: bool,
+    tol: float | None,
+    gen: np.random.Generator | None,
+    y_was_1d: bool,
+    eval_rows: int,
+) -> None:
+    """fit's epochs, in training mode (fit checked everything): the loop its docstring describes."""
+    optimizer = trainer.optimizer
+    loss = trainer.loss
     start = time.perf_counter()
     append_loss = history.loss.append
-
     with np.errstate(all="ignore"):
         try:
             if unobserved:
                 if trainer.full_batch(Xa, ya, int(epochs), tol, y_was_1d):
                     history.stop_reason = "tol"
+                history.lr = [optimizer.lr] * history.epochs  # (nothing changes lr between epochs)
             else:
                 for epoch in range(1, epochs + 1):
                     lr = optimizer.lr
-                    if full_batch:
+                    if not full_batch:
+                        assert batch_size is not None
+                        epoch_loss = minibatch_epoch(trainer, Xa, ya, batch_size, gen, epoch, y_was_1d, w)
+                    elif w is None:
                         epoch_loss = trainer.step(Xa, ya, epoch, tol, y_was_1d)
                     else:
-                        assert batch_size is not None
-                        epoch_loss = minibatch_epoch(trainer, Xa, ya, batch_size, gen, epoch, y_was_1d)
+                        epoch_loss = trainer.weighted_step(Xa, ya, w, epoch, tol, y_was_1d)
                     append_loss(epoch_loss)
+                    history.lr.append(lr)
                     converged = tol is not None and epoch_loss <= tol
                     logs: dict[str, Any] = {"loss": epoch_loss, "converged": converged} if cbs else {}
                     if val is not None:
@@ -382,7 +534,10 @@ def fit(
                         logs["time"] = time.perf_counter() - start
                         answers = [bool(cb.on_epoch_end(epoch, logs)) for cb in cbs]  # every callback, every epoch
                         stop = any(answers)
-                    if scheduler is not None:
+                    if plateau_metric is not None:
+                        assert isinstance(scheduler, ReduceLROnPlateau)
+                        scheduler.step(history.val_loss[-1] if plateau_metric == "val_loss" else epoch_loss)
+                    elif scheduler is not None:
                         scheduler.step()
                     if converged:
                         history.stop_reason = "tol"
@@ -394,9 +549,129 @@ def fit(
             trainer.undo_unfinished_step()
             _close_progress(cbs)
             raise
-    for cb in cbs:
-        cb.on_train_end(history)
-    return history
+
+
+def _sample_weights(
+    model: Module,
+    loss: Loss,
+    X: NDArray[Any],
+    y: NDArray[Any],
+    sample_weight: ArrayLike | None,
+    class_weight: Mapping[int, float] | str | None,
+) -> NDArray[Any]:
+    """fit's per-sample weights: *sample_weight* times the weight of each sample's class, checked.
+
+    ValueError (before any update) for weights of another shape than
+    ``(N,)``, NaN/inf, a negative weight, weights that are all zero, a
+    ``class_weight`` for targets that are not classes, a class that the
+    model cannot predict, or a weight that is not a finite number ≥ 0.
+    """
+    if dask_blocks.is_rows(X) or dask_blocks.is_dask(sample_weight):
+        raise ValueError(
+            "sample_weight and class_weight are not supported for Dask data yet: "
+            "fit on NumPy arrays, or repeat/drop rows to weight them"
+        )
+    try:
+        inspect.signature(loss.forward).bind(None, None, sample_weight=None)
+    except TypeError:
+        raise TypeError(
+            f"{type(loss).__name__}.forward takes no sample_weight argument, which fit's sample_weight and "
+            "class_weight need: give it forward(pred, target, sample_weight=None) (see mg.Loss)"
+        ) from None
+    n = X.shape[0]
+    dtype = np.dtype(backend.dtype_name(model.dtype)) if model.xp is not np else model.dtype
+    w = np.ones(n, dtype=dtype)
+    if sample_weight is not None:
+        if model.xp is not np and backend.library_of(sample_weight) == backend.library_name(model.xp):
+            sample_weight = backend.to_numpy(sample_weight)
+        w = check_sample_weight(sample_weight, n, dtype)
+    if class_weight is not None:
+        classes, num_classes = _classes_of(model, loss, X, y)
+        per_class = _class_weight_table(class_weight, classes, num_classes)
+        w = w * per_class[classes].astype(dtype)
+    if not w.any():
+        raise ValueError(
+            "the sample weights are zero for every sample (sample_weight"
+            + (" times class_weight" if class_weight is not None else "")
+            + "): fit needs at least one sample with a weight > 0"
+        )
+    if model.xp is not np:  # the weights go with the rows, in the model's library and on its device
+        moved: NDArray[Any] = backend.move(w, model.xp, model.device)
+        return moved
+    return w
+
+
+def _classes_of(model: Module, loss: Loss, X: NDArray[Any], y: NDArray[Any]) -> tuple[NDArray[np.intp], int]:
+    """The class of each sample and the number of classes, for ``class_weight``."""
+    y = backend.to_numpy(y) if not isinstance(y, np.ndarray) else y
+    if loss.class_targets:
+        num_classes = int(model.predict(X[:1, ...]).shape[-1])
+        return class_indices(y, y.shape[0], num_classes), num_classes
+    if isinstance(loss, BCEWithLogitsLoss) and y.ndim == 2 and y.shape[1] == 1:
+        labels = y[:, 0]
+        bad = (labels != 0) & (labels != 1)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"class_weight needs labels 0 and 1 for BCEWithLogitsLoss, got {labels[i].item()!r} in y at row {i}; "
+                "weigh soft labels with sample_weight"
+            )
+        return labels.astype(np.intp), 2
+    raise ValueError(
+        f"class_weight needs class targets (CrossEntropyLoss, or BCEWithLogitsLoss with one output and labels 0 "
+        f"and 1), got {type(loss).__name__} with targets of shape {y.shape}: weigh samples with sample_weight"
+    )
+
+
+def _class_weight_table(
+    class_weight: Mapping[int, float] | str, classes: NDArray[np.intp], num_classes: int
+) -> NDArray[np.float64]:
+    """The weight of each class ``0 .. num_classes - 1``: from the mapping (1 for a class left out) or balanced."""
+    counts = np.bincount(classes, minlength=num_classes)
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise ValueError(f"class_weight must be a mapping {{class: weight}} or 'balanced', got {class_weight!r}")
+        present = np.count_nonzero(counts)
+        with np.errstate(divide="ignore"):
+            table = np.where(counts > 0, classes.shape[0] / (present * np.maximum(counts, 1)), 1.0)
+        return table.astype(np.float64)
+    if not isinstance(class_weight, Mapping):
+        raise TypeError(
+            f"class_weight must be a mapping {{class: weight}} or 'balanced', got {type(class_weight).__name__}"
+        )
+    table = np.ones(num_classes)
+    for key, value in class_weight.items():
+        if isinstance(key, (bool, np.bool_)) or not isinstance(key, (int, np.integer)) or not 0 <= key < num_classes:
+            raise ValueError(
+                f"class_weight has the key {key!r}, but the classes are the integers 0 to {num_classes - 1}"
+            )
+        if (
+            isinstance(value, (bool, np.bool_))
+            or not isinstance(value, (int, float, np.integer, np.floating))
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            raise ValueError(f"class_weight[{key!r}] must be a finite number >= 0, got {value!r}")
+        table[int(key)] = float(value)
+    return table
+
+
+def _check_batch_norm_batches(model: Module, n: int, batch_size: int | None) -> None:
+    """ValueError before training when a BatchNorm1d would get a batch of one row in training mode.
+
+    It cannot normalise one row (its variance is 0 and the running variance
+    would need ``N - 1 > 0``); torch raises there too, but only at that batch,
+    after the updates before it.
+    """
+    rows = n if batch_size is None or batch_size >= n else (n % batch_size or batch_size)
+    if rows != 1 or not any(isinstance(m, BatchNorm1d) for m in model.modules()):
+        return
+    hint = (
+        "give fit at least two rows"
+        if batch_size is None or batch_size >= n
+        else f"the last of the mini-batches of {batch_size} has one row of the {n}: choose another batch_size"
+    )
+    raise ValueError(f"BatchNorm1d cannot normalise a batch of one row in training mode; {hint}")
 
 
 def _close_progress(cbs: list[Callback]) -> None:
@@ -483,7 +758,7 @@ def _check_before_training(
     are all checked against the number of classes the model predicts.
     """
     with np.errstate(all="ignore"):
-        pred = model(X[:2, ...])
+        pred = model.predict(X[:2, ...])  # (evaluation mode: no dropout mask drawn, no running statistic moved)
     if class_targets:
         if pred.ndim != 2:
             raise ValueError(

@@ -26,6 +26,32 @@ class Loss:
     ``class_targets`` is True for losses whose target holds class indices of
     shape ``(N,)`` instead of values shaped like the prediction
     (:class:`CrossEntropyLoss`), so a training loop knows to keep such a target 1-D.
+
+    Sample weights: ``loss_fn(pred, target, sample_weight=w)`` weighs sample
+    ``i`` (row ``i`` of the first axis) by ``w_i``, with ``w`` of shape
+    ``(N,)``, finite and ≥ 0 (ValueError otherwise; never broadcast).  With
+    ``l_ij`` the loss of element ``j`` of sample ``i`` (``m`` elements per
+    sample; one per sample for CrossEntropyLoss)::
+
+        mean:  L = sum_ij(w_i l_ij) / (m sum_i w_i)  = sum_i w_i l_i / sum_i w_i
+        sum:   L = sum_ij(w_i l_ij)
+        dL/dpred_ij = w_i / (m sum_i w_i) · dl_ij/dpred_ij   ("sum": w_i · dl_ij/dpred_ij)
+
+    where ``l_i`` is sample ``i``'s own loss (the mean of its ``l_ij``): the
+    weighted mean of the per-sample losses, as ``fit(..., sample_weight=w)``
+    and scikit-learn define it.  (Keras divides by the batch size instead of
+    ``sum w``; for CrossEntropyLoss with ``w_i = class_weight[y_i]`` this is
+    ``torch.nn.CrossEntropyLoss(weight=class_weight)``.)  With every weight 1
+    the loss and its gradient equal the unweighted ones bit for bit; weights
+    that are all zero give a loss of 0 and a zero gradient.
+
+    Example:
+        >>> import numpy as np, minigrad as mg
+        >>> loss_fn = mg.MSELoss()
+        >>> loss_fn(np.array([1.0, 3.0]), np.array([0.0, 0.0]), sample_weight=np.array([3.0, 1.0]))
+        3.0
+        >>> loss_fn.backward()  # 2 w_i (p_i - t_i) / sum(w)
+        array([1.5, 1.5])
     """
 
     class_targets: ClassVar[bool] = False
@@ -35,11 +61,13 @@ class Loss:
             raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
         self.reduction: Reduction = reduction
 
-    def __call__(self, pred: ArrayLike, target: ArrayLike) -> float:
-        return self.forward(pred, target)
+    def __call__(self, pred: ArrayLike, target: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        if sample_weight is None:
+            return self.forward(pred, target)
+        return self.forward(pred, target, sample_weight=sample_weight)
 
-    def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
-        """Return the loss of *pred* against *target*."""
+    def forward(self, pred: ArrayLike, target: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """Return the loss of *pred* against *target* (weighted by *sample_weight*: see the class)."""
         raise NotImplementedError
 
     def backward(self) -> NDArray[Any]:
@@ -95,8 +123,94 @@ class Loss:
         if math.prod(pred.shape) == 0:
             raise ValueError("cannot compute a loss over an empty prediction")
 
+    def _weights(self, sample_weight: ArrayLike, pred: Any) -> tuple[Any, float]:
+        """The weights as a column that multiplies *pred*'s rows, and the denominator of the reduction.
+
+        ``w`` of shape ``(N,)`` (``N = pred.shape[0]``) becomes an array of
+        *pred*'s library, dtype and device shaped ``(N, 1, ..., 1)``.  The
+        denominator ``D`` is ``sum(w) · m`` for "mean", with ``m`` the
+        elements per sample, and 1 for "sum": the loss is ``sum(w_i l_ij) / D``.
+        With all weights 1, ``D`` is exactly the number of elements, the
+        unweighted denominator, so the loss and its gradient are the
+        unweighted ones bit for bit.
+        """
+        n = pred.shape[0] if pred.ndim else -1
+        xp = _xp(pred)
+        if xp is np:
+            w = check_sample_weight(sample_weight, n, pred.dtype)
+        else:
+            w = _check_sample_weight_xp(sample_weight, n, pred, xp)
+        denominator = float(xp.sum(w)) * (_size(pred) // n) if self.reduction == "mean" else 1.0
+        return xp.reshape(w, (-1,) + (1,) * (pred.ndim - 1)), denominator
+
+    def _reduce_weighted(self, elementwise: Any, sample_weight: ArrayLike | None) -> float:
+        """Reduce the element losses ``l_ij`` (weighted by *sample_weight*); keep the gradient's scale.
+
+        Unweighted: ``sum(l) / n`` ("mean") or ``sum(l)``.  Weighted:
+        ``sum(w_i l_ij) / D`` (see :meth:`_weights`), and :meth:`_grad_scale`
+        then gives ``w_i / D`` per row.
+        """
+        xp = _xp(elementwise)
+        if sample_weight is None:
+            self._grad_weights = None
+            return _reduce(self, float(xp.sum(elementwise)), _size(elementwise))
+        w, denominator = self._weights(sample_weight, elementwise)
+        self._grad_weights = w * _per(1.0, denominator)
+        return _per(float(xp.sum(elementwise * w)), denominator)
+
+    def _grad_scale(self, count: int) -> Any:
+        """d(reduced)/d(element loss) of the last forward: ``1/count`` or 1, or the column ``w_i / D``."""
+        weights: Any = getattr(self, "_grad_weights", None)
+        return _scale(self, count) if weights is None else weights
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(reduction={self.reduction!r})"
+
+
+def check_sample_weight(sample_weight: ArrayLike, n: int, dtype: Any, name: str = "sample_weight") -> NDArray[Any]:
+    """*sample_weight* as a NumPy array of *dtype* and shape ``(n,)``, checked: finite and ≥ 0.
+
+    Raises ValueError for another shape (never broadcast), NaN/inf or a
+    negative weight, and TypeError for non-numeric or masked data; the
+    message names the first bad value.  The caller's array is never
+    modified.  Weights that are all zero are allowed here (a mini-batch may
+    hold only such samples); fit refuses them for the whole data.
+
+    Example:
+        >>> check_sample_weight([1, 0.5], 2, np.float64)
+        array([1. , 0.5])
+        >>> check_sample_weight([[1.0, 2.0]], 2, np.float64)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: sample_weight must have shape (2,), one weight per sample, got shape (1, 2)...
+    """
+    w = _array.as_float_array(sample_weight, np.dtype(dtype), name)
+    if w.shape != (n,):
+        _wrong_weight_shape(name, n, w.shape, w.size)
+    _array.check_finite(w, name)
+    if n and not w.min() >= 0:
+        i = int(np.argmax(w < 0))
+        raise ValueError(f"{name} must be >= 0, got {w[i].item()!r} at index {i}")
+    return w
+
+
+def _check_sample_weight_xp(sample_weight: ArrayLike, n: int, pred: Any, xp: Any) -> Any:
+    """:func:`check_sample_weight` for a prediction of another library: the weights in its namespace and device."""
+    name = "sample_weight"
+    w = backend.as_float(sample_weight, xp, pred.dtype, backend.device_of(pred), name)
+    if tuple(w.shape) != (n,):
+        _wrong_weight_shape(name, n, tuple(w.shape), _size(w))
+    backend.check_finite(w, xp, name)
+    if n and not bool(xp.all(w >= 0)):
+        raise ValueError(f"{name} must be >= 0, got a negative weight")
+    return w
+
+
+def _wrong_weight_shape(name: str, n: int, shape: tuple[int, ...], size: int) -> None:
+    if n < 0:
+        raise ValueError(f"{name} needs a prediction with a sample axis, got a 0-d prediction")
+    hint = " (pass w.ravel())" if size == n else ""
+    raise ValueError(f"{name} must have shape ({n},), one weight per sample, got shape {shape}{hint}")
 
 
 def _pair_namespace(pred: Any, target: Any) -> Any:
@@ -144,11 +258,19 @@ class MSELoss(Loss):
     def __init__(self, reduction: Reduction = "mean") -> None:
         super().__init__(reduction)
         self._diff: NDArray[Any] | None = None
+        self._grad_weights: NDArray[Any] | None = None
 
-    def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
+    def forward(self, pred: ArrayLike, target: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         p, t = self._pair(pred, target)
         diff = p - t
         self._diff = diff
+        if sample_weight is not None:
+            w, denominator = self._weights(sample_weight, diff)
+            self._grad_weights = w * _per(2.0, denominator)
+            if isinstance(diff, np.ndarray):
+                return _per(float(np.vdot(diff * w, diff)), denominator)
+            return _per(float(_xp(diff).sum(diff * w * diff)), denominator)
+        self._grad_weights = None
         if isinstance(diff, np.ndarray):
             total = float(np.vdot(diff, diff))  # _array.sum_of_squares, inlined: this runs once per step
             return total / diff.size if self.reduction == "mean" else total
@@ -159,11 +281,20 @@ class MSELoss(Loss):
         diff = self._diff
         if diff is None:
             raise RuntimeError("MSELoss.backward called before the loss was computed")
+        weights = self._grad_weights
+        if weights is not None:
+            grad: NDArray[Any] = diff * weights
+            return grad
         return diff * self.grad_scale(diff.size if isinstance(diff, np.ndarray) else _size(diff))
 
     def grad_scale(self, size: int) -> float:
         """The factor in ``dL/dp = factor * (p - t)``: ``2 / size`` for "mean", 2 for "sum"."""
         return 2.0 / size if self.reduction == "mean" else 2.0
+
+
+def _per(total: float, denominator: float) -> float:
+    """``total / denominator``, and 0 for a denominator of 0 (weights that are all zero: nothing to learn)."""
+    return total / denominator if denominator else 0.0
 
 
 def _scale(loss: Loss, count: int) -> float:
@@ -199,18 +330,17 @@ class L1Loss(Loss):
         super().__init__(reduction)
         self._diff: NDArray[Any] | None = None
 
-    def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
+    def forward(self, pred: ArrayLike, target: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         p, t = self._pair(pred, target)
         diff = p - t
         self._diff = diff
-        xp = _xp(diff)
-        return _reduce(self, float(xp.sum(xp.abs(diff))), _size(diff))
+        return self._reduce_weighted(_xp(diff).abs(diff), sample_weight)
 
     def backward(self) -> NDArray[Any]:
         diff = self._diff
         if diff is None:
             raise RuntimeError("L1Loss.backward called before the loss was computed")
-        grad: NDArray[Any] = _xp(diff).sign(diff) * _scale(self, _size(diff))
+        grad: NDArray[Any] = _xp(diff).sign(diff) * self._grad_scale(_size(diff))
         return grad
 
 
@@ -249,7 +379,7 @@ class HuberLoss(Loss):
         self.delta = float(delta)
         self._diff: NDArray[Any] | None = None
 
-    def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
+    def forward(self, pred: ArrayLike, target: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         p, t = self._pair(pred, target)
         diff = p - t
         self._diff = diff
@@ -257,13 +387,13 @@ class HuberLoss(Loss):
         ad = xp.abs(diff)
         delta = self.delta
         elementwise = xp.where(ad < delta, 0.5 * diff * diff, delta * (ad - 0.5 * delta))
-        return _reduce(self, float(xp.sum(elementwise)), _size(diff))
+        return self._reduce_weighted(elementwise, sample_weight)
 
     def backward(self) -> NDArray[Any]:
         diff = self._diff
         if diff is None:
             raise RuntimeError("HuberLoss.backward called before the loss was computed")
-        grad: NDArray[Any] = _xp(diff).clip(diff, -self.delta, self.delta) * _scale(self, _size(diff))
+        grad: NDArray[Any] = _xp(diff).clip(diff, -self.delta, self.delta) * self._grad_scale(_size(diff))
         return grad
 
     def __repr__(self) -> str:
@@ -321,19 +451,19 @@ class BCEWithLogitsLoss(Loss):
             f"got {value!r} in {name} at flat index {i}"
         )
 
-    def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
+    def forward(self, pred: ArrayLike, target: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         x, y = self._pair(pred, target)
         self.check_target(y)
         xp = _xp(x)
         self._logits, self._target = x, y
         elementwise = xp.maximum(x, 0) - x * y + xp.log1p(xp.exp(-xp.abs(x)))
-        return _reduce(self, float(xp.sum(elementwise)), _size(x))
+        return self._reduce_weighted(elementwise, sample_weight)
 
     def backward(self) -> NDArray[Any]:
         x, y = self._logits, self._target
         if x is None or y is None:
             raise RuntimeError("BCEWithLogitsLoss.backward called before the loss was computed")
-        grad: NDArray[Any] = (sigmoid(x) - y) * _scale(self, _size(x))
+        grad: NDArray[Any] = (sigmoid(x) - y) * self._grad_scale(_size(x))
         return grad
 
 
@@ -376,8 +506,9 @@ class CrossEntropyLoss(Loss):
         super().__init__(reduction)
         self._probs: NDArray[Any] | None = None
         self._classes: NDArray[Any] | None = None
+        self._grad_weights: NDArray[Any] | None = None
 
-    def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
+    def forward(self, pred: ArrayLike, target: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         xp = _pair_namespace(pred, target)
         if xp is np:
             z = _array.as_float_array(pred, _array.result_dtype(pred), "logits")
@@ -398,20 +529,25 @@ class CrossEntropyLoss(Loss):
             classes = _class_mask(target, n, c, xp, backend.device_of(z))
             picked = xp.sum(xp.where(classes, shifted, 0.0), axis=1)
         # l_i = logsumexp(z_i) - z_i[y_i] = log(s_i) - (z_i[y_i] - m_i)
-        total = float(xp.sum(xp.log(s) - picked))
+        per_sample = xp.log(s) - picked
         self._probs = e / s[:, None]
         self._classes = classes
-        return _reduce(self, total, n)
+        if sample_weight is not None:
+            w, denominator = self._weights(sample_weight, per_sample)
+            self._grad_weights = xp.reshape(w * _per(1.0, denominator), (-1, 1))
+            return _per(float(xp.sum(per_sample * w)), denominator)
+        self._grad_weights = None
+        return _reduce(self, float(xp.sum(per_sample)), n)
 
     def backward(self) -> NDArray[Any]:
         probs, classes = self._probs, self._classes
         if probs is None or classes is None:
             raise RuntimeError("CrossEntropyLoss.backward called before the loss was computed")
         if not isinstance(probs, np.ndarray):  # classes is the one-hot mask: subtracting 1 or 0 is the same arithmetic
-            return (probs - _xp(probs).astype(classes, probs.dtype)) * _scale(self, probs.shape[0])
+            return (probs - _xp(probs).astype(classes, probs.dtype)) * self._grad_scale(probs.shape[0])
         grad = probs.copy()
         grad[np.arange(probs.shape[0]), classes] -= 1
-        grad *= _scale(self, probs.shape[0])
+        grad *= self._grad_scale(probs.shape[0])
         return grad
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from minigrad.activations import sigmoid
-from minigrad.losses import Loss, Reduction
+from minigrad.losses import Loss, Reduction, check_sample_weight
 
 
 class OutputLoss(Loss):
@@ -35,6 +35,7 @@ class OutputLoss(Loss):
     def __init__(self, reduction: Reduction = "mean") -> None:
         super().__init__(reduction)
         self._diff: NDArray[Any] | None = None
+        self._grad_weights: NDArray[Any] | None = None
 
     def output(self, z: NDArray[Any]) -> NDArray[Any]:
         """The output function applied to raw outputs *z* (a new array)."""
@@ -44,11 +45,30 @@ class OutputLoss(Loss):
         """The loss of outputs *p* against targets *t*, averaged over rows."""
         raise NotImplementedError
 
-    def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
+    def _row_losses(self, p: NDArray[Any], t: NDArray[Any]) -> NDArray[Any]:
+        """The loss of each row, shape ``(N,)``: :meth:`_value` is their mean (to rounding)."""
+        raise NotImplementedError
+
+    def forward(self, pred: ArrayLike, target: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """The loss; with *sample_weight* ``w`` the weighted mean ``sum(w_n l_n) / sum(w)`` of the row losses.
+
+        Weighted, ``backward()`` is ``w_n (p_n - t_n) / sum(w)`` ("sum":
+        ``w_n (p_n - t_n)``).  All weights 1 give the unweighted loss and
+        gradient to rounding (the row losses are summed in another order).
+        """
         z, t = self._pair(pred, target)
         if z.ndim != 2:
             raise ValueError(f"{type(self).__name__} expects outputs of shape (N, C), got shape {z.shape}")
         p = self.output(z)
+        self._grad_weights = None
+        if sample_weight is not None:
+            w = check_sample_weight(sample_weight, z.shape[0], z.dtype)
+            total = float(np.dot(self._row_losses(p, t), w))
+            denominator = float(w.sum()) if self.reduction == "mean" else 1.0
+            self._grad_weights = (w * (1.0 / denominator if denominator else 0.0))[:, np.newaxis]
+            p -= t
+            self._diff = p
+            return total / denominator if denominator else 0.0
         value = self._value(p, t)
         p -= t  # the gradient's numerator, p - t (p is a new array)
         self._diff = p
@@ -58,6 +78,9 @@ class OutputLoss(Loss):
         diff = self._diff
         if diff is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before the loss was computed")
+        if self._grad_weights is not None:
+            weighted: NDArray[Any] = diff * self._grad_weights
+            return weighted
         if self.reduction == "sum":
             return diff
         grad: NDArray[Any] = diff / diff.shape[0]
@@ -113,6 +136,10 @@ class SoftmaxLogLoss(OutputLoss):
     def _value(self, p: NDArray[Any], t: NDArray[Any]) -> float:
         return float(-_column_means(t * np.log(_clipped(p))).sum())
 
+    def _row_losses(self, p: NDArray[Any], t: NDArray[Any]) -> NDArray[Any]:
+        rows: NDArray[Any] = -(t * np.log(_clipped(p))).sum(axis=1)
+        return rows
+
 
 class SigmoidLogLoss(OutputLoss):
     r"""Binary cross-entropy of sigmoid outputs against 0/1 targets, per column: scikit-learn's binary log loss.
@@ -145,6 +172,11 @@ class SigmoidLogLoss(OutputLoss):
         q = _clipped(p)
         return float(-_column_means(t * np.log(q) + (1 - t) * np.log(1 - q)).sum())
 
+    def _row_losses(self, p: NDArray[Any], t: NDArray[Any]) -> NDArray[Any]:
+        q = _clipped(p)
+        rows: NDArray[Any] = -(t * np.log(q) + (1 - t) * np.log(1 - q)).sum(axis=1)
+        return rows
+
 
 class HalfSquaredLoss(OutputLoss):
     r"""Half the mean squared error, with the gradient scikit-learn's ``MLPRegressor`` descends.
@@ -176,6 +208,10 @@ class HalfSquaredLoss(OutputLoss):
     def _value(self, p: NDArray[Any], t: NDArray[Any]) -> float:
         return float(0.5 * _column_means((t - p) ** 2).mean())
 
+    def _row_losses(self, p: NDArray[Any], t: NDArray[Any]) -> NDArray[Any]:
+        rows: NDArray[Any] = 0.5 * ((t - p) ** 2).mean(axis=1)
+        return rows
+
 
 class HalfPoissonLoss(OutputLoss):
     r"""Half the Poisson deviance of ``p = exp(z)``, scikit-learn's ``MLPRegressor(loss="poisson")``.
@@ -205,3 +241,9 @@ class HalfPoissonLoss(OutputLoss):
         with np.errstate(divide="ignore", invalid="ignore"):
             xlogy = np.where(t == 0, 0.0, t * np.log(t / p))
         return float(_column_means(xlogy - t + p).sum())
+
+    def _row_losses(self, p: NDArray[Any], t: NDArray[Any]) -> NDArray[Any]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xlogy = np.where(t == 0, 0.0, t * np.log(t / p))
+        rows: NDArray[Any] = (xlogy - t + p).sum(axis=1)
+        return rows

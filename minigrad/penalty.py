@@ -23,6 +23,10 @@ class L2Penalty(Loss):
         L_pen = L + (alpha / 2) sum_i ||W_i||² / N
         d L_pen / d W_i = d L / d W_i + alpha W_i / N
 
+    With ``sample_weight`` (passed on to the wrapped loss) ``N`` is the
+    batch's total weight ``sum(w)``, which is ``N`` for weights all 1; a
+    batch of total weight 0 carries no penalty.
+
     Dividing by ``N`` makes the penalty per sample, like the loss: an epoch
     of mini-batches, whose loss is the sample-weighted mean of the batch
     losses, then carries ``(alpha / 2) sum ||W||² * (number of batches) / n``.
@@ -69,17 +73,21 @@ class L2Penalty(Loss):
             raise ValueError(
                 f"L2Penalty needs a loss with targets shaped like the predictions, not {type(loss).__name__}"
             )
-        self._rows = 0
+        self._rows: float = 0
 
     def check_target(self, target: NDArray[Any], name: str = "target") -> None:
         """The wrapped loss's check of the targets (the penalty takes any)."""
         self.loss.check_target(target, name)
 
-    def forward(self, pred: ArrayLike, target: ArrayLike) -> float:
-        value = self.loss(pred, target)
-        n = int(np.shape(pred)[0])
+    def forward(self, pred: ArrayLike, target: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        if sample_weight is None:
+            value = self.loss(pred, target)
+            n: float = int(np.shape(pred)[0])
+        else:  # the wrapped loss checks the weights; N becomes their sum (N for all ones)
+            value = self.loss(pred, target, sample_weight=sample_weight)
+            n = float(np.sum(np.asarray(sample_weight, dtype=np.float64)))
         self._rows = n
-        if self.alpha == 0:
+        if self.alpha == 0 or n == 0:  # (weights of total 0: nothing weighs, no penalty either)
             return value
         total = 0.0
         for p in self.params:
@@ -88,7 +96,7 @@ class L2Penalty(Loss):
 
     def backward(self) -> NDArray[Any]:
         grad = self.loss.backward()
-        if self.alpha != 0:
+        if self.alpha != 0 and self._rows != 0:
             scale = self.alpha / self._rows
             for p in self.params:
                 p.grad += p.data * scale

@@ -27,6 +27,7 @@ from minigrad.errors import DivergenceError
 from minigrad.linear import Linear
 from minigrad.losses import Loss, MSELoss
 from minigrad.module import Module
+from minigrad.optim.clip_grad import clip_grad_norm_
 from minigrad.optim.optimizer import Optimizer
 from minigrad.optim.sgd import SGD
 from minigrad.parameter import Parameter
@@ -352,8 +353,12 @@ class Trainer:
         losses: list[float] | None = None,
         *,
         full_batch: bool = True,
+        clip_grad_norm: float | None = None,
     ) -> None:
         self.model = model
+        #: With a number, :func:`~minigrad.clip_grad_norm_` scales the gradients to at most that joint
+        #: norm before every update (on the general path: the fused step does not clip).
+        self.clip_grad_norm = clip_grad_norm
         self.params = params
         self.loss = loss
         self.optimizer = optimizer
@@ -363,6 +368,13 @@ class Trainer:
         self._saves = list(zip(self.backup, params, strict=True))
         self.state_backup = optimizer.copy_state()
         self.updating = False
+        #: The model's buffers (BatchNorm1d's running statistics), which a training-mode forward pass
+        #: changes: ``(pending, backup, buffer)``, with ``pending`` copied before each step's forward pass
+        #: and ``backup`` taken from it with the parameters' backup, so that a restore puts back the
+        #: buffers of the same completed step.  ``forwarding`` is True while a forward pass may have
+        #: changed them and the update has not begun: an interrupt then puts ``pending`` back.
+        self._buffers = [(backend.copy(b, xp), backend.copy(b, xp), b) for _, b in model.named_buffers()]
+        self.forwarding = False
         self.losses: list[float] = [] if losses is None else losses
         #: A step's loss below this needs no closer look (:meth:`_look_at_loss`): -inf until the first
         #: epoch's loss is known (so that it gets a look), then LOSS_GROWTH_FACTOR times it; inf for the
@@ -374,7 +386,7 @@ class Trainer:
         #: :func:`minigrad.blockwise.step`); None once a pass has checked them, or when nobody asked.
         self.check_blocks: str | None = None
         self.fused: LinearMSEStep | None = None
-        if LinearMSEStep.applies(model, loss):
+        if clip_grad_norm is None and LinearMSEStep.applies(model, loss):
             assert isinstance(model, Linear) and isinstance(loss, MSELoss)
             self.fused = LinearMSEStep(model, loss)
 
@@ -571,20 +583,42 @@ class Trainer:
         self._update(epoch)
         return value
 
-    def _general_step(self, X: NDArray[Any], y: NDArray[Any], epoch: int, tol: float | None, y_was_1d: bool) -> float:
+    def weighted_step(
+        self, X: NDArray[Any], y: NDArray[Any], w: NDArray[Any], epoch: int, tol: float | None, y_was_1d: bool
+    ) -> float:
+        """:meth:`step` with the loss weighted by the checked sample weights *w*, shape ``(N,)`` (general path)."""
+        return self._general_step(X, y, epoch, tol, y_was_1d, w)
+
+    def _general_step(
+        self,
+        X: NDArray[Any],
+        y: NDArray[Any],
+        epoch: int,
+        tol: float | None,
+        y_was_1d: bool,
+        w: NDArray[Any] | None = None,
+    ) -> float:
+        buffers = self._buffers
+        if buffers:
+            for pending, _, b in buffers:
+                pending[...] = b
+            self.forwarding = True  # only once every copy is complete
         pred = self.model(X)
         if pred.shape != y.shape and y_was_1d:
             raise ValueError(
                 f"a 1-D y is accepted only for a single-output model; the model predicts shape "
                 f"{pred.shape}, so pass y with shape (N, {pred.shape[1] if pred.ndim == 2 else '?'})"
             )
-        value = self.loss(pred, y)
+        value = self.loss(pred, y) if w is None else self.loss(pred, y, sample_weight=w)
         if not value < self.loss_limit:
             self.loss_limit = self._look_at_loss(value, epoch, self.loss_limit)
         if tol is not None and value <= tol:
+            self.forwarding = False  # a step with no update: the forward pass's statistics stay
             return value
         self.optimizer.zero_grad()
         self.model.backward(self.loss.backward(), need_input_grad=False)
+        if self.clip_grad_norm is not None:
+            clip_grad_norm_(self.params, self.clip_grad_norm)
         self._update(epoch)
         return value
 
@@ -631,6 +665,8 @@ class Trainer:
         """Copy the parameters and the optimizer's state into the backups (nothing changes the model)."""
         for saved, p in self._saves:
             saved[...] = p.data
+        for pending, backup, _ in self._buffers:
+            backup[...] = pending  # the buffers as they were before this step's forward pass
         self.state_backup = self.optimizer.copy_state()
 
     def _update(self, epoch: int) -> None:
@@ -638,6 +674,7 @@ class Trainer:
         self._save()
         optimizer = self.optimizer
         self.updating = True  # only once both backups are complete
+        self.forwarding = False
         optimizer.step()
         if self.xp is not np:
             if not backend.all_finite([p.data for p in self.params], self.xp):
@@ -665,11 +702,28 @@ class Trainer:
                 _array.copy_into(p.data, saved)
             else:
                 p.data[...] = saved
+        for _, backup, b in self._buffers:
+            if numpy:
+                _array.copy_into(b, backup)
+            else:
+                b[...] = backup
         self.optimizer.set_state(self.state_backup)
+        self.forwarding = False
         self.updating = False
 
     def undo_unfinished_step(self) -> None:
-        """Put back the state of the last completed step if an update (or a restore) was cut short."""
+        """Put back the state of the last completed step if an update (or a restore) was cut short.
+
+        A step cut short after its forward pass, before its update, gets its
+        buffers back (the parameters and the optimizer state are untouched).
+        """
+        if self.forwarding and not self.updating:
+            for pending, _, b in self._buffers:
+                if self.xp is np:
+                    _array.copy_into(b, pending)
+                else:
+                    b[...] = pending
+            self.forwarding = False
         if self.updating:
             self.restore()
 
@@ -721,10 +775,15 @@ def minibatch_epoch(
     rng: np.random.Generator | None,
     epoch: int,
     y_was_1d: bool,
+    w: NDArray[Any] | None = None,
 ) -> float:
     """One pass over the data in mini-batches; return the sample-weighted mean loss.
 
     With ``reduction="sum"`` the epoch loss is the sum of the batch losses.
+    With sample weights *w* (shape ``(N,)``, taken with their rows) each
+    batch's loss is weighted (:meth:`Trainer.weighted_step`), and the epoch's
+    is ``sum_b(L_b W_b) / sum(w)`` with ``W_b`` the batch's total weight:
+    the weighted mean over every sample.
     The epoch's loss then goes through the growth rule (see
     :func:`loss_keeps_growing`), after the epoch's updates.
 
@@ -732,9 +791,9 @@ def minibatch_epoch(
     ``np.memmap`` of at least :data:`~minigrad.blockwise.SHUFFLE_IN_BLOCKS_MIN_BYTES`)
     is shuffled block by block instead: see :func:`minigrad.blockwise.block_shuffled_epoch`.
     """
-    if dask_blocks.is_rows(X):  # a Dask array's blocks
+    if w is None and dask_blocks.is_rows(X):  # a Dask array's blocks
         return _look_at_epoch_loss(trainer, X.minibatch_epoch(trainer, y, batch_size, rng, epoch, y_was_1d), epoch)
-    if rng is not None and isinstance(X, np.memmap) and X.nbytes >= blockwise.SHUFFLE_IN_BLOCKS_MIN_BYTES:
+    if w is None and rng is not None and isinstance(X, np.memmap) and X.nbytes >= blockwise.SHUFFLE_IN_BLOCKS_MIN_BYTES:
         return _look_at_epoch_loss(
             trainer, blockwise.memmap_epoch(trainer, X, y, batch_size, rng, epoch, y_was_1d), epoch
         )
@@ -748,21 +807,39 @@ def minibatch_epoch(
     fused = trainer.fused is not None and trainer.fused.accepts(X, y)
     convert = X.dtype != y.dtype  # a large X that fit left in its own dtype: each batch is converted alone
     total = 0.0
-    for start in range(0, n, batch_size):
-        stop = min(start + batch_size, n)
-        if order is None:
-            xb, yb = X[start:stop], y[start:stop]
-        elif xp is np:
-            idx = order[start:stop]
-            xb, yb = X[idx], y[idx]
-        else:
-            idx = order[start:stop]
-            xb, yb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
-        if convert:
-            xb = _array.as_float_array(xb, y.dtype, "X")
-        value = trainer.fused_step(xb, yb, epoch, None) if fused else trainer.step(xb, yb, epoch, None, y_was_1d)
-        total += value * (stop - start) if mean else value
-    return _look_at_epoch_loss(trainer, total / n if mean else total, epoch)
+    if w is not None:
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            if order is None:
+                xb, yb, wb = X[start:stop], y[start:stop], w[start:stop]
+            elif xp is np:
+                idx = order[start:stop]
+                xb, yb, wb = X[idx], y[idx], w[idx]
+            else:
+                idx = order[start:stop]
+                xb, yb, wb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0), xp.take(w, idx, axis=0)
+            if convert:
+                xb = _array.as_float_array(xb, y.dtype, "X")
+            value = trainer.weighted_step(xb, yb, wb, epoch, None, y_was_1d)
+            total += value * float(xp.sum(wb)) if mean else value
+        value = total / float(xp.sum(w)) if mean else total
+    else:
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            if order is None:
+                xb, yb = X[start:stop], y[start:stop]
+            elif xp is np:
+                idx = order[start:stop]
+                xb, yb = X[idx], y[idx]
+            else:
+                idx = order[start:stop]
+                xb, yb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
+            if convert:
+                xb = _array.as_float_array(xb, y.dtype, "X")
+            value = trainer.fused_step(xb, yb, epoch, None) if fused else trainer.step(xb, yb, epoch, None, y_was_1d)
+            total += value * (stop - start) if mean else value
+        value = total / n if mean else total
+    return _look_at_epoch_loss(trainer, value, epoch)
 
 
 def _look_at_epoch_loss(trainer: Trainer, value: float, epoch: int) -> float:

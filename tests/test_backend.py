@@ -881,3 +881,24 @@ def test_a_moved_model_pickles_and_deep_copies_in_its_library(xp: ArrayLibrary) 
             np.testing.assert_array_equal(xp.numpy(p.data), xp.numpy(q.data))
         x = xp.asarray(np.ones((2, 3)))
         np.testing.assert_array_equal(xp.numpy(twin(x)), xp.numpy(model(x)))
+
+
+@pytest.mark.parametrize("batch_size", [None, 5])
+def test_weighted_training_is_numpys(xp: ArrayLibrary, batch_size: int | None) -> None:
+    """sample_weight and class_weight on every library: the same numbers as NumPy's, to rounding."""
+    X, y = _data()
+    w = np.linspace(0.0, 2.0, len(X))
+    reference = _mlp()
+    mg.fit(reference, X, y, loss=mg.HuberLoss(), optimizer=mg.SGD(reference, lr=0.1), epochs=3,
+           batch_size=batch_size, rng=0, sample_weight=w)  # fmt: skip
+    model = xp.to(_mlp())
+    mg.fit(model, xp.asarray(X), xp.asarray(y), loss=mg.HuberLoss(), optimizer=mg.SGD(model, lr=0.1), epochs=3,
+           batch_size=batch_size, rng=0, sample_weight=xp.asarray(w))  # fmt: skip
+    for p, q in zip(model.parameters(), reference.parameters(), strict=True):
+        np.testing.assert_allclose(xp.numpy(p.data), q.data, rtol=1e-12, atol=1e-14)
+    classes = (X[:, 0] > 0).astype(np.int64)
+    a, b = xp.to(mg.Linear(X.shape[1], 2, rng=0)), mg.Linear(X.shape[1], 2, rng=0)
+    mg.fit(a, xp.asarray(X), xp.asarray(classes), loss=mg.CrossEntropyLoss(), optimizer=mg.SGD(a, lr=0.1),
+           epochs=2, class_weight="balanced")  # fmt: skip
+    mg.fit(b, X, classes, loss=mg.CrossEntropyLoss(), optimizer=mg.SGD(b, lr=0.1), epochs=2, class_weight="balanced")
+    np.testing.assert_allclose(xp.numpy(a.weight.data), b.weight.data, rtol=1e-12)

@@ -384,9 +384,15 @@ def test_predict_is_lazy_and_takes_the_parameters_at_the_call(scheduler: str) ->
     for p in model.parameters():
         p.data += 1.0
     np.testing.assert_allclose(pred.compute(), expected, rtol=1e-13)
-    one = mg.Sequential(mg.Linear(D, 1, rng=0), mg.Flatten()) if hasattr(mg, "Flatten") else None
-    if one is not None:  # pragma: no cover - only where a Flatten layer exists
-        assert one.predict(Xd).ndim == 1
+
+    class Squeeze(mg.Module):  # one output per row, as a 1-D array
+        def forward(self, x: Any) -> Any:
+            return x[:, 0]
+
+    one = mg.Sequential(mg.Linear(D, 1, rng=0), Squeeze())
+    lazy = one.predict(Xd)
+    assert lazy.ndim == 1
+    np.testing.assert_allclose(lazy.compute(), one(X), rtol=1e-13)
 
 
 def test_chunks_split_features_and_misaligned_y_are_fixed() -> None:
@@ -524,3 +530,22 @@ def test_readme_dask_examples_run_and_print_what_they_say() -> None:
         with contextlib.redirect_stdout(out):
             exec(compile(code, "README.md", "exec"), {"__name__": "__main__"})
         assert out.getvalue().strip() == expected
+
+
+def test_sample_weights_on_dask_are_refused_before_any_update() -> None:
+    X, y = data()
+    Xd, yd = on_dask(X, y)
+    model = mg.Linear(D, 1, rng=0)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="not supported for Dask"):
+        mg.fit(
+            model,
+            Xd,
+            yd,
+            loss=mg.MSELoss(),
+            optimizer=mg.SGD(model.parameters(), lr=0.1),
+            epochs=2,
+            sample_weight=np.ones(len(X)),
+        )
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])

@@ -61,12 +61,13 @@ class InterruptAtLine:
 
 
 def snapshot(model: mg.Module, opt: mg.Optimizer) -> Snapshot:
-    """Every parameter and every entry of the optimizer's per-parameter state, as hashable bytes."""
+    """Every parameter, every entry of the optimizer's per-parameter state and every module's mode, hashable."""
     params = tuple((p.data.dtype.str, p.data.shape, p.data.tobytes()) for p in model.parameters())
     state = tuple(
         tuple(sorted((k, v.tobytes() if isinstance(v, np.ndarray) else v) for k, v in s.items())) for s in opt.state
     )
-    return params, state
+    buffers = tuple(np.asarray(b).tobytes() for _, b in model.named_buffers())
+    return params, state, tuple(m.training for m in model.modules()), buffers
 
 
 def check_every_interrupt(setup: Setup, run: Callable[[mg.Module, mg.Optimizer], Any], allowed: set[Snapshot]) -> int:
@@ -193,13 +194,15 @@ def test_shuffled_mini_batches(which: str) -> None:
 @needs_settrace
 def test_validation_and_early_stopping_restoring_the_best_weights() -> None:
     """The validation targets are zero: the validation loss falls, then rises as the model learns y, and
-    EarlyStopping stops and puts back the best epoch's parameters (the optimizer's state stays the last
-    step's, as documented, which is the state the uninterrupted fit returns)."""
+    EarlyStopping stops and puts back the best epoch's parameters and optimizer state together: the
+    uninterrupted fit returns the replay's state after epoch 1, and an interrupt anywhere (in the restore
+    too) leaves one completed step's parameters with that same step's optimizer state."""
     X, y = data()
     Xv, yv = X, np.zeros_like(y)
 
     def setup() -> tuple[mg.Module, mg.Optimizer]:
-        return mlp_with_adam(lr=0.2)
+        model, opt = mlp_with_adam(lr=0.2)
+        return model.eval(), opt  # fit trains in training mode and must put evaluation mode back
 
     epochs = 4
 
@@ -220,8 +223,21 @@ def test_validation_and_early_stopping_restoring_the_best_weights() -> None:
     model, opt = setup()
     history = run(model, opt)
     assert history.stop_reason == "callback" and history.epochs == 2  # it stopped at 2 and restored epoch 1
-    allowed = manual_replay(setup, X, y, mg.MSELoss(), epochs=epochs) | {snapshot(model, opt)}
+    allowed = manual_replay(setup, X, y, mg.MSELoss(), epochs=epochs)
+    assert snapshot(model, opt) == snapshot(*after_manual_steps(setup, X, y, 1))
     check_every_interrupt(setup, run, allowed)
+
+
+def after_manual_steps(setup: Setup, X: Any, y: Any, steps: int) -> tuple[mg.Module, mg.Optimizer]:
+    """The model and optimizer after *steps* full-batch steps of the manual loop."""
+    model, opt = setup()
+    loss = mg.MSELoss()
+    for _ in range(steps):
+        loss(model(X), y)
+        opt.zero_grad()
+        model.backward(loss.backward())
+        opt.step()
+    return model, opt
 
 
 @needs_settrace
@@ -241,7 +257,7 @@ def test_early_stopping_restore_is_all_or_nothing() -> None:
         stop.on_epoch_end(2, {"loss": 2.0})  # no improvement: stop and restore epoch 1
 
     def as_snapshot(state: dict[str, Any]) -> Snapshot:
-        return tuple(v.tobytes() for v in state.values()), ()
+        return tuple(v.tobytes() for v in state.values()), (), (), ()
 
     count = InterruptAtLine(None)
     sys.settrace(count.trace)
@@ -302,16 +318,37 @@ def finite_replay(setup: Setup, X: Any, y: Any, epochs: int, batch_size: int | N
                 opt.zero_grad()
                 model.backward(loss.backward())
                 opt.step()
-                arrays = [p.data for p in model.parameters()]
+                arrays = [p.data for p in model.parameters()] + [b for _, b in model.named_buffers()]
                 arrays += [v for s in opt.state for v in s.values() if isinstance(v, np.ndarray)]
                 if all(np.isfinite(a).all() for a in arrays):
                     states.add(snapshot(model, opt))
     return states
 
 
+def mlp_with_batch_norm(lr: float = 0.05) -> tuple[mg.Module, mg.Optimizer]:
+    model = mg.Sequential(mg.Linear(2, 3, rng=1), mg.BatchNorm1d(3), mg.Tanh(), mg.Linear(3, 1, rng=2))
+    return model, mg.SGD(model.parameters(), lr=lr, momentum=0.9)
+
+
+@needs_settrace
+@pytest.mark.parametrize("batch_size", [None, 2])
+def test_batch_norm_statistics_go_with_their_step(batch_size: int | None) -> None:
+    """BatchNorm1d's running statistics, which each training-mode forward pass moves, are always those of
+    the same completed step as the parameters and the optimizer's state."""
+    X, y = data(n=4)
+    allowed = manual_replay(mlp_with_batch_norm, X, y, mg.MSELoss(), epochs=2, batch_size=batch_size, rng=7)
+    assert len(allowed) == (3 if batch_size is None else 5)
+
+    def run(model: mg.Module, opt: mg.Optimizer) -> None:
+        mg.fit(model, X, y, loss=mg.MSELoss(), optimizer=opt, epochs=2, batch_size=batch_size, rng=7)
+
+    check_every_interrupt(mlp_with_batch_norm, run, allowed)
+
+
 DIVERGING: dict[str, tuple[Setup, dict[str, Any]]] = {
     "fused-loop": (linear_with(lambda m: mg.SGD(m.parameters(), lr=1e100, momentum=0.5)), {}),
     "general": (lambda: mlp_with_adam(lr=1e200), {}),
+    "batch-norm": (lambda: mlp_with_batch_norm(lr=1e200), {}),
     "mini-batch": (linear_with(lambda m: mg.SGD(m.parameters(), lr=1e100, momentum=0.5)), {"batch_size": 2}),
     "validation": (linear_with(lambda m: mg.SGD(m.parameters(), lr=1e100)), {"validation": True}),
 }

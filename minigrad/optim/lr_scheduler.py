@@ -291,8 +291,9 @@ class ReduceLROnPlateau(LRScheduler):
     ``max(lr · factor, min_lr)`` (unchanged if that changes it by no more than ``eps``), and
     the next ``cooldown`` epochs count no bad epochs.  The rules and numbers are torch's.
 
-    ``fit`` calls ``step()`` without a number today; call ``step(metric)`` in your own loop
-    (a ``Callback``'s ``on_epoch_end`` can do it with ``logs["val_loss"]``).
+    ``fit(..., scheduler=scheduler)`` calls ``step(val_loss)`` after each epoch, or
+    ``step(loss)`` (the training loss) without validation data; in your own loop, call
+    ``step(metric)`` after each epoch.
 
     Args:
         optimizer: the optimizer whose ``lr`` is scheduled.
@@ -361,8 +362,8 @@ class ReduceLROnPlateau(LRScheduler):
         """Record this epoch's *metric* and cut ``optimizer.lr`` after more than ``patience`` bad epochs."""
         if metric is None:
             raise TypeError(
-                "ReduceLROnPlateau.step needs the monitored number, e.g. scheduler.step(val_loss); "
-                "fit does not pass one yet: call it from a Callback's on_epoch_end"
+                "ReduceLROnPlateau.step needs the monitored number, e.g. scheduler.step(val_loss) "
+                "(fit passes it the validation loss, or the training loss)"
             )
         if backend.library_of(metric) is not None and tuple(getattr(metric, "shape", (1,))) == ():
             metric = float(metric)  # a 0-d array (a loss computed on torch, say)
