@@ -36,6 +36,18 @@ and max of the per-step times are reported.  The pause and the long samples
 matter: OpenBLAS's worker threads keep spinning for a while after a BLAS
 call and would otherwise slow down whichever contender runs next.
 
+The header names the machine (CPU model, cores, L1d/L2/L3 sizes, the BLAS
+library, version and kernel, numpy and torch versions, OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE when set), and the JSON keeps it under ``machine`` with the
+date and the command: figures of different machines must never be mixed.
+
+Where things are: this file is the command line; ``benchmarks/suite/`` holds
+``timing.py`` (cases, calibration, interleaved samples), ``machine.py``,
+``peers.py`` (optional imports), ``steps.py`` (the full-batch step and its
+contenders), ``epochs.py`` (mini-batch, MLP, seed), ``memory.py`` and
+``report.py`` (tables, targets, plot, Markdown).  ``bench_sklearn.py`` (the
+estimators, ``--only sklearn``) is a module of its own beside this one.
+
 Nothing here asserts anything about time; the "targets" section compares
 the ratios with minigrad's goals and prints ``ok`` or ``MISS``.
 """
@@ -48,6 +60,7 @@ import gc
 import json
 import math
 import os
+import shlex
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -169,6 +182,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the suite; ``argv`` as on the command line (``["--quick"]`` for the smoke test). Returns 0."""
     args = parse_args(argv)
+    command = "python benchmarks/bench.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     quick = bool(args.quick)
     if args.only and "sklearn" in args.only:  # the estimator benchmark, a module of its own
         from benchmarks import bench_sklearn
@@ -196,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("threadpoolctl is not installed: the BLAS thread count cannot be limited")
             if peers.torch is not None:
                 stack.enter_context(_torch_threads(peers.torch, threads))
-        return _run(args, st, peers, t_start)
+        return _run(args, st, peers, t_start, command.strip())
 
 
 @contextlib.contextmanager
@@ -209,7 +223,7 @@ def _torch_threads(torch: Any, n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _run(args: argparse.Namespace, st: Settings, peers: Peers, t_start: float) -> int:
+def _run(args: argparse.Namespace, st: Settings, peers: Peers, t_start: float, command: str) -> int:
     quick = st.quick
     sections = set(args.only or ["step", "minibatch", "mlp", "seed", "memory"])
     info = machine_info(peers)
@@ -250,6 +264,7 @@ def _run(args: argparse.Namespace, st: Settings, peers: Peers, t_start: float) -
     print(f"\nbenchmark finished in {elapsed:.1f} s")
     record = {
         "machine": info,
+        "command": command,
         "settings": vars(st),
         "args": vars(args),
         "groups": groups,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import platform
+import re
+import subprocess
 from typing import Any
 
 import numpy as np
@@ -27,7 +30,10 @@ def machine_info(peers: Peers) -> dict[str, Any]:
         pass
     info: dict[str, Any] = {
         "cpu": cpu,
+        "cpu_slug": cpu_slug(cpu),
         "cores": os.cpu_count(),
+        "caches": cpu_caches(),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -73,7 +79,8 @@ def machine_info(peers: Peers) -> dict[str, Any]:
 
 
 def print_machine(info: dict[str, Any]) -> None:
-    print(f"machine: {info['cpu']}, {info['cores']} cores, {info['platform']}")
+    caches = ", ".join(f"{k} {v}" for k, v in info.get("caches", {}).items()) or "cache sizes unknown"
+    print(f"machine: {info['cpu']}, {info['cores']} cores, {caches}; {info['platform']}; {info.get('date', '')}")
     print(f"python {info['python']}, numpy {info['numpy']}, minigrad {info['minigrad']}", end="")
     if "torch" in info:
         print(f", torch {info['torch']['version']} ({info['torch']['threads']} threads)", end="")
@@ -89,4 +96,53 @@ def print_machine(info: dict[str, Any]) -> None:
                 f"{pool['num_threads']} threads ({pool['threading_layer']})"
             )
     env = info["env"]
-    print("environment: " + (", ".join(f"{k}={v}" for k, v in env.items()) if env else "no BLAS/thread variables set"))
+    unset = [k for k in OPENBLAS_TUNING if k not in env]
+    print(
+        "environment: "
+        + (", ".join(f"{k}={v}" for k, v in env.items()) if env else "no BLAS/thread variables set")
+        + (f" ({', '.join(unset)} not set)" if unset else "")
+    )
+
+
+#: OpenBLAS variables that change which kernel or blocking runs: a figure taken with one of them
+#: set is a figure of another configuration.
+OPENBLAS_TUNING = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def cpu_slug(cpu: str) -> str:
+    """The CPU model as a file-name part: ``"AMD EPYC"`` -> ``"amd-epyc"``."""
+    slug = re.sub(r"\((r|tm)\)|cpu|processor|@.*$", " ", cpu.lower())
+    return "-".join(re.findall(r"[a-z0-9]+", slug)) or "unknown-cpu"
+
+
+def cpu_caches() -> dict[str, str]:
+    """L1d/L2/L3 sizes as the kernel reports them for CPU 0 (sysfs), else as ``lscpu`` does; {} if neither."""
+    caches: dict[str, str] = {}
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for index in sorted(i for i in os.listdir(base) if i.startswith("index")):
+            folder = os.path.join(base, index)
+
+            def read(name: str, folder: str = folder) -> str:
+                with open(os.path.join(folder, name), encoding="utf-8") as fh:
+                    return fh.read().strip()
+
+            if read("type") == "Instruction":
+                continue
+            level = read("level")
+            shared = read("shared_cpu_list") if os.path.exists(os.path.join(folder, "shared_cpu_list")) else ""
+            where = "" if not shared else " per core" if shared.isdigit() else f" shared by CPUs {shared}"
+            caches[f"L{level}{'d' if level == '1' else ''}"] = read("size") + where
+    except OSError:
+        caches = {}
+    if caches:
+        return caches
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    for line in out.splitlines():
+        m = re.match(r"(L1d|L2|L3) cache:\s*(.+)", line)
+        if m:
+            caches[m.group(1)] = m.group(2).strip()
+    return caches

@@ -188,6 +188,7 @@ def plot(groups: list[dict[str, Any]], sweep: list[int], path: str) -> bool:
 def markdown(record: dict[str, Any]) -> str:
     """The results of a run as Markdown tables (ratios of medians, the README's summary)."""
     groups = record["groups"]
+    head = [machine_line(record), ""]
     cols = [
         ("minigrad fit (per epoch)", "fit"),
         ("minigrad manual loop", "manual loop"),
@@ -234,4 +235,28 @@ def markdown(record: dict[str, Any]) -> str:
         extra.append(f"- the same from N=1e5 on (X out of cache), {key}: {slope:.2f}")
     for key, sp in summ.get("float32_speedup", {}).items():
         extra.append(f"- float32 speed-up over float64 at the largest N, {key}: {sp:.2f}×")
-    return "\n".join(lines + other + mem + extra) + "\n"
+    return "\n".join(head + lines + other + mem + extra) + "\n"
+
+
+def machine_line(record: dict[str, Any]) -> str:
+    """Where, when and how a run was measured, in one Markdown paragraph: figures never travel without it."""
+    info = record.get("machine", {})
+    caches = ", ".join(f"{k} {v}" for k, v in info.get("caches", {}).items() if k != "L1d")
+    blas = "; ".join(
+        f"{p['internal_api']} {p['version']} ({p['architecture']} kernel)"
+        for p in info.get("blas", [])
+        if p.get("user_api") == "blas"
+    )
+    env = info.get("env", {})
+    line = (
+        f"Measured on {info.get('cpu', 'an unknown CPU')} ({info.get('cores')} cores"
+        + (f"; {caches}" if caches else "")
+        + f"), {blas or 'BLAS unknown'}, numpy {info.get('numpy')}"
+        + (f", torch {info['torch']['version']}" if "torch" in info else "")
+        + f", on {info.get('date', 'an unknown date')}"
+    )
+    if env:
+        line += ", with " + ", ".join(f"{k}={v}" for k, v in env.items())
+    if record.get("command"):
+        line += f"; command: `{record['command']}`"
+    return line + "."
