@@ -30,7 +30,7 @@ What it measures, all in one process with the contenders interleaved:
   against N.
 
 Timing: every sample runs the step enough times to last at least
-``--sample`` seconds (0.2 s; 0.02 s with ``--quick``) after a pause
+``--sample`` seconds (0.2 s; 0.01 s with ``--quick``) after a pause
 (0.1 s), the contenders take turns sample by sample, and the median, min
 and max of the per-step times are reported.  The pause and the long samples
 matter: OpenBLAS's worker threads keep spinning for a while after a BLAS
@@ -149,13 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="PATH", type=_picture, help="draw time per step against N (needs matplotlib)")
     p.add_argument("--markdown", metavar="PATH", type=_output, help="write the results as Markdown tables (ratios)")
     p.add_argument(
-        "--sample", type=_number(0, strict=True), default=None, help="seconds per timing sample (0.2; quick 0.02)"
+        "--sample", type=_number(0, strict=True), default=None, help="seconds per timing sample (0.2; quick 0.01)"
     )
     p.add_argument(
         "--pause",
         type=_number(0, strict=False),
         default=None,
-        help="seconds of pause before each sample (0.1; quick 0.05)",
+        help="seconds of pause before each sample (0.1; quick 0.02)",
     )
     p.add_argument("--reps", type=_count, default=None, help="samples per contender (5; quick 3)")
     p.add_argument(
@@ -192,8 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         args.only = [s for s in args.only if s != "sklearn"]
     st = Settings(
-        sample_s=args.sample if args.sample is not None else (0.02 if quick else 0.2),
-        pause_s=args.pause if args.pause is not None else (0.05 if quick else 0.1),
+        sample_s=args.sample if args.sample is not None else (0.01 if quick else 0.2),
+        pause_s=args.pause if args.pause is not None else (0.02 if quick else 0.1),
         reps=args.reps if args.reps is not None else (3 if quick else 5),
         quick=quick,
     )
