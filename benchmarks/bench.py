@@ -57,6 +57,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import importlib
 import json
 import math
 import os
@@ -78,6 +79,13 @@ from benchmarks.suite.peers import Peers
 from benchmarks.suite.report import markdown, plot, summary
 from benchmarks.suite.steps import step_group
 from benchmarks.suite.timing import LR, Settings
+
+#: The sections of a run without --only, in the order they run.
+SECTIONS = ("step", "minibatch", "mlp", "seed", "memory")
+
+#: Benchmarks that are modules of their own beside this file, each with a main(argv) that takes
+#: ["--quick"] or []; run only when named with --only.
+SEPARATE = {"sklearn": "benchmarks.bench_sklearn"}
 
 # -- main ---------------------------------------------------------------------------------------------
 
@@ -168,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-sklearn", action="store_true", help="leave scikit-learn out even if it is installed")
     p.add_argument(
         "--only",
-        choices=["step", "minibatch", "mlp", "seed", "memory", "sklearn"],
+        choices=[*SECTIONS, *SEPARATE],
         action="append",
         help="run only these sections (repeatable)",
     )
@@ -184,13 +192,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     command = "python benchmarks/bench.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     quick = bool(args.quick)
-    if args.only and "sklearn" in args.only:  # the estimator benchmark, a module of its own
-        from benchmarks import bench_sklearn
-
-        bench_sklearn.main(["--quick"] if quick else [])
-        if set(args.only) == {"sklearn"}:
+    separate = [s for s in args.only or [] if s in SEPARATE]
+    for section in separate:  # benchmarks that are modules of their own, run only when asked for
+        importlib.import_module(SEPARATE[section]).main(["--quick"] if quick else [])
+    if separate:
+        args.only = [s for s in args.only if s not in SEPARATE]
+        if not args.only:
             return 0
-        args.only = [s for s in args.only if s != "sklearn"]
     st = Settings(
         sample_s=args.sample if args.sample is not None else (0.01 if quick else 0.2),
         pause_s=args.pause if args.pause is not None else (0.02 if quick else 0.1),
@@ -225,7 +233,7 @@ def _torch_threads(torch: Any, n: int) -> Iterator[None]:
 
 def _run(args: argparse.Namespace, st: Settings, peers: Peers, t_start: float, command: str) -> int:
     quick = st.quick
-    sections = set(args.only or ["step", "minibatch", "mlp", "seed", "memory"])
+    sections = set(args.only or SECTIONS)
     info = machine_info(peers)
     print_machine(info)
     print(
