@@ -115,10 +115,9 @@ def cpu_slug(cpu: str) -> str:
     return "-".join(re.findall(r"[a-z0-9]+", slug)) or "unknown-cpu"
 
 
-def cpu_caches() -> dict[str, str]:
+def cpu_caches(base: str = "/sys/devices/system/cpu/cpu0/cache") -> dict[str, str]:
     """L1d/L2/L3 sizes as the kernel reports them for CPU 0 (sysfs), else as ``lscpu`` does; {} if neither."""
     caches: dict[str, str] = {}
-    base = "/sys/devices/system/cpu/cpu0/cache"
     try:
         for index in sorted(i for i in os.listdir(base) if i.startswith("index")):
             folder = os.path.join(base, index)
