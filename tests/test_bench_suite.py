@@ -71,7 +71,7 @@ def test_machine_info_names_the_machine_and_the_openblas_variables(
     monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
     monkeypatch.delenv("OPENBLAS_L2_SIZE", raising=False)
     info = machine.machine_info(Peers())
-    for key in ("cpu", "cpu_slug", "cores", "caches", "date", "numpy", "blas", "env"):
+    for key in ("cpu", "cpu_slug", "cores", "caches", "date", "numpy", "commit", "blas", "env"):
         assert key in info
     assert info["env"]["OPENBLAS_CORETYPE"] == "Haswell"
     json.dumps(info)  # the JSON record keeps it as it is
@@ -107,7 +107,10 @@ def test_markdown_opens_with_the_machine_the_date_and_the_command() -> None:
         "command: `python benchmarks/bench.py --only step`."
     )
     record["machine"]["env"] = {"OPENBLAS_CORETYPE": "Haswell"}
-    assert ", with OPENBLAS_CORETYPE=Haswell;" in report.markdown(record)
+    record["machine"]["commit"] = "0123456789ab+"
+    first = report.markdown(record).split("\n")[0]
+    assert ", numpy 2.4.6, minigrad at commit 0123456789ab+, torch" in first
+    assert ", with OPENBLAS_CORETYPE=Haswell;" in first
 
 
 def test_measure_interleaves_and_leaves_nothing_frozen() -> None:

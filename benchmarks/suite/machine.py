@@ -38,6 +38,7 @@ def machine_info(peers: Peers) -> dict[str, Any]:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "minigrad": mg.__version__,
+        "commit": source_commit(),
         "env": {
             k: os.environ[k]
             for k in (
@@ -81,7 +82,8 @@ def machine_info(peers: Peers) -> dict[str, Any]:
 def print_machine(info: dict[str, Any]) -> None:
     caches = ", ".join(f"{k} {v}" for k, v in info.get("caches", {}).items()) or "cache sizes unknown"
     print(f"machine: {info['cpu']}, {info['cores']} cores, {caches}; {info['platform']}; {info.get('date', '')}")
-    print(f"python {info['python']}, numpy {info['numpy']}, minigrad {info['minigrad']}", end="")
+    commit = f" (commit {info['commit']})" if info.get("commit") else ""
+    print(f"python {info['python']}, numpy {info['numpy']}, minigrad {info['minigrad']}{commit}", end="")
     if "torch" in info:
         print(f", torch {info['torch']['version']} ({info['torch']['threads']} threads)", end="")
     if "scikit-learn" in info:
@@ -145,3 +147,23 @@ def cpu_caches(base: str = "/sys/devices/system/cpu/cpu0/cache") -> dict[str, st
         if m:
             caches[m.group(1)] = m.group(2).strip()
     return caches
+
+
+def source_commit() -> str | None:
+    """The git commit of the checkout that holds this suite (``+`` when it has changes), or None outside git."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        head = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=10
+        )
+        dirty = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if head.returncode != 0:
+        return None
+    return head.stdout.strip() + ("+" if dirty.stdout.strip() else "")

@@ -252,6 +252,7 @@ def machine_line(record: dict[str, Any]) -> str:
         f"Measured on {info.get('cpu', 'an unknown CPU')} ({info.get('cores')} cores"
         + (f"; {caches}" if caches else "")
         + f"), {blas or 'BLAS unknown'}, numpy {info.get('numpy')}"
+        + (f", minigrad at commit {info['commit']}" if info.get("commit") else "")
         + (f", torch {info['torch']['version']}" if "torch" in info else "")
         + f", on {info.get('date', 'an unknown date')}"
     )
