@@ -1,0 +1,1 @@
+"""minigrad's benchmark suite, in pieces; ``benchmarks/bench.py`` is its command line."""
