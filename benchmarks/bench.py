@@ -85,7 +85,7 @@ SECTIONS = ("step", "minibatch", "mlp", "seed", "memory")
 
 #: Benchmarks that are modules of their own beside this file, each with a main(argv) that takes
 #: ["--quick"] or []; run only when named with --only.
-SEPARATE = {"sklearn": "benchmarks.bench_sklearn"}
+SEPARATE = {"sklearn": "benchmarks.bench_sklearn", "dask": "benchmarks.bench_dask"}
 
 # -- main ---------------------------------------------------------------------------------------------
 
