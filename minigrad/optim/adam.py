@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
-import numpy as np
-from numpy.typing import NDArray
-
-from minigrad import backend
 from minigrad.module import Module
-from minigrad.optim.optimizer import Optimizer, StateValue, _check_number
+from minigrad.optim.optimizer import Optimizer, StateValue, _buffer, _check_number, _step_count, check_stepped_state
 from minigrad.parameter import Parameter
 
 
@@ -46,17 +42,7 @@ class _AdamBase(Optimizer):
 
     def _check_state(self, index: int, state: Mapping[str, StateValue]) -> None:
         """A loaded state is one that steps produce: ``step >= 1`` and ``exp_avg_sq >= 0``."""
-        name = type(self).__name__
-        if _step_count(state["step"]) < 1:
-            raise ValueError(
-                f"{name} state 'step' of parameter {index} is {state['step']}: moment estimates exist only "
-                "after a step, so it must be >= 1 (or the state empty)"
-            )
-        v = _buffer(state["exp_avg_sq"])
-        if not bool(backend.namespace_of(v).all(v >= 0)):
-            raise ValueError(
-                f"{name} state 'exp_avg_sq' of parameter {index} holds negative values; it is an average of squares"
-            )
+        check_stepped_state(self, index, state, "exp_avg_sq", "an average of squares")
 
     def step(self) -> None:
         """Apply one update to every parameter, in place (the rule in the class docstring)."""
@@ -88,18 +74,6 @@ class _AdamBase(Optimizer):
             denom += eps
             p.data -= (lr / bias_correction1) * (m / denom)
             state["step"] = t
-
-
-def _step_count(value: StateValue) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"optimizer state 'step' must be an int, got {value!r}")
-    return int(value)
-
-
-def _buffer(value: StateValue) -> NDArray[Any]:
-    if value is None or isinstance(value, (int, float)):
-        raise TypeError(f"optimizer state buffer must be an array, got {value!r}")
-    return value
 
 
 class Adam(_AdamBase):

@@ -11,8 +11,8 @@ from numpy.typing import NDArray
 
 from minigrad import _array
 from minigrad.module import Module
-from minigrad.optim.adam import _buffer, _check_betas, _step_count
-from minigrad.optim.optimizer import Optimizer, _check_number
+from minigrad.optim.adam import _check_betas
+from minigrad.optim.optimizer import Optimizer, _buffer, _check_number, _step_count
 from minigrad.parameter import Parameter
 
 #: ``(m, v, g, work, denominator, views)``: every parameter's moments, gradient and update side by side

@@ -236,6 +236,38 @@ def _copy_state(state: dict[str, StateValue], p: Parameter) -> dict[str, StateVa
     }
 
 
+def _step_count(value: StateValue) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"optimizer state 'step' must be an int, got {value!r}")
+    return int(value)
+
+
+def _buffer(value: StateValue) -> NDArray[Any]:
+    if value is None or isinstance(value, (int, float)):
+        raise TypeError(f"optimizer state buffer must be an array, got {value!r}")
+    return value
+
+
+def check_stepped_state(
+    optimizer: Optimizer, index: int, state: Mapping[str, StateValue], squares: str, what: str
+) -> None:
+    """Raise ValueError unless *state* is one that steps produce: ``step >= 1`` and ``state[squares] >= 0``.
+
+    Shared by the optimizers whose state holds a step count and an average
+    (or sum) of squared gradients (Adam, AdamW, RMSprop, Adagrad); *what*
+    names that average in the message.
+    """
+    name = type(optimizer).__name__
+    if _step_count(state["step"]) < 1:
+        raise ValueError(
+            f"{name} state 'step' of parameter {index} is {state['step']}: the state exists only after a "
+            "step, so it must be >= 1 (or the state empty)"
+        )
+    v = _buffer(state[squares])
+    if not bool(backend.namespace_of(v).all(v >= 0)):
+        raise ValueError(f"{name} state {squares!r} of parameter {index} holds negative values; it is {what}")
+
+
 def _check_number(name: str, value: float, *, minimum: float = 0.0, below: float | None = None) -> None:
     """Raise ValueError unless ``minimum <= value`` (and ``value < below``) and value is finite as a float."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.floating, np.integer)):

@@ -7,10 +7,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from minigrad import _array, backend
+from minigrad import _array
 from minigrad.module import Module
-from minigrad.optim.adam import _buffer, _step_count
-from minigrad.optim.optimizer import Optimizer, StateValue, _check_number
+from minigrad.optim.optimizer import Optimizer, StateValue, _buffer, _check_number, _step_count, check_stepped_state
 from minigrad.parameter import Parameter
 
 
@@ -91,17 +90,7 @@ class RMSprop(Optimizer):
 
     def _check_state(self, index: int, state: Mapping[str, StateValue]) -> None:
         """A loaded state is one that steps produce: ``step >= 1`` and ``square_avg >= 0``."""
-        name = type(self).__name__
-        if _step_count(state["step"]) < 1:
-            raise ValueError(
-                f"{name} state 'step' of parameter {index} is {state['step']}: the state exists only after a "
-                "step, so it must be >= 1 (or the state empty)"
-            )
-        v = _buffer(state["square_avg"])
-        if not bool(backend.namespace_of(v).all(v >= 0)):
-            raise ValueError(
-                f"{name} state 'square_avg' of parameter {index} holds negative values; it is an average of squares"
-            )
+        check_stepped_state(self, index, state, "square_avg", "an average of squares")
 
     def step(self) -> None:
         """Apply one update to every parameter, in place (the rule in the class docstring)."""
