@@ -807,39 +807,24 @@ def minibatch_epoch(
     fused = trainer.fused is not None and trainer.fused.accepts(X, y)
     convert = X.dtype != y.dtype  # a large X that fit left in its own dtype: each batch is converted alone
     total = 0.0
-    if w is not None:
-        for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
-            if order is None:
-                xb, yb, wb = X[start:stop], y[start:stop], w[start:stop]
-            elif xp is np:
-                idx = order[start:stop]
-                xb, yb, wb = X[idx], y[idx], w[idx]
-            else:
-                idx = order[start:stop]
-                xb, yb, wb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0), xp.take(w, idx, axis=0)
-            if convert:
-                xb = _array.as_float_array(xb, y.dtype, "X")
-            value = trainer.weighted_step(xb, yb, wb, epoch, None, y_was_1d)
-            total += value * float(xp.sum(wb)) if mean else value
-        value = total / float(xp.sum(w)) if mean else total
-    else:
-        for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
-            if order is None:
-                xb, yb = X[start:stop], y[start:stop]
-            elif xp is np:
-                idx = order[start:stop]
-                xb, yb = X[idx], y[idx]
-            else:
-                idx = order[start:stop]
-                xb, yb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
-            if convert:
-                xb = _array.as_float_array(xb, y.dtype, "X")
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        rows: Any = slice(start, stop) if order is None else order[start:stop]
+        if order is None or xp is np:
+            xb, yb = X[rows], y[rows]
+        else:
+            xb, yb = xp.take(X, rows, axis=0), xp.take(y, rows, axis=0)
+        if convert:
+            xb = _array.as_float_array(xb, y.dtype, "X")
+        if w is None:
             value = trainer.fused_step(xb, yb, epoch, None) if fused else trainer.step(xb, yb, epoch, None, y_was_1d)
             total += value * (stop - start) if mean else value
-        value = total / n if mean else total
-    return _look_at_epoch_loss(trainer, value, epoch)
+        else:
+            wb = w[rows] if order is None or xp is np else xp.take(w, rows, axis=0)
+            value = trainer.weighted_step(xb, yb, wb, epoch, None, y_was_1d)
+            total += value * float(xp.sum(wb)) if mean else value
+    weight = n if w is None else float(xp.sum(w))
+    return _look_at_epoch_loss(trainer, total / weight if mean else total, epoch)
 
 
 def _look_at_epoch_loss(trainer: Trainer, value: float, epoch: int) -> float:
