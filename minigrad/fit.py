@@ -329,9 +329,60 @@ def fit(
         >>> len(h.val_loss), h.val_loss[-1] < 1e-6, round(h.metrics["val_r2"][-1], 6)
         (300, True, 1.0)
     """
-    with _modes_restored(model):
-        run = _set_up(model, X, y, loss, optimizer, epochs, batch_size, shuffle, tol, rng, callbacks, verbose,
-                      validation_data, metrics, scheduler, sample_weight, class_weight, clip_grad_norm)  # fmt: skip
+    with _modes_restored(model):  # every check before the first update, in order: arguments, data, targets, ...
+        params = model.parameters()
+        _check_loss_and_optimizer(params, loss, optimizer)
+        _check_arguments(epochs, batch_size, tol, verbose, scheduler, optimizer, clip_grad_norm)
+        check_one_library(model, params, optimizer)
+        class_targets = bool(getattr(loss, "class_targets", False))
+        metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+        Xa, ya = check_data(model, X, y, class_targets=class_targets, finite=False)
+        full_batch = batch_size is None or batch_size >= Xa.shape[0]
+        weighted = sample_weight is not None or class_weight is not None
+        history = History()
+        trainer = Trainer(
+            model, params, loss, optimizer, history.loss, full_batch=full_batch, clip_grad_norm=clip_grad_norm
+        )
+        unobserved = full_batch and not (
+            callbacks or verbose or validation_data is not None or metrics or scheduler or weighted
+        )
+        _check_finite_data(model, trainer, Xa, ya, full_batch, unobserved)
+        val = _check_validation(model, validation_data, Xa, ya, class_targets)
+        metric_fns = _metric_functions(metrics, loss)
+        _check_target(loss, ya, "y")
+        if val is not None:
+            _check_target(loss, val[1], "y_val")
+        if class_targets or val is not None or metric_fns:
+            _check_before_training(model, loss, Xa, ya, metric_fns, class_targets, ("X", "y"))
+            if val is not None:
+                _check_before_training(model, loss, val[0], val[1], metric_fns, class_targets, ("X_val", "y_val"))
+        w = _sample_weights(model, loss, Xa, ya, sample_weight, class_weight) if weighted else None
+        plateau_metric = _plateau_metric(scheduler, val is not None)
+        _check_batch_norm_batches(model, Xa.shape[0], batch_size)
+        cbs = as_callbacks(callbacks)
+        if cbs:
+            _check_monitors(cbs, _log_keys(val is not None, metric_fns))
+        if verbose:
+            cbs.append(Progress(int(epochs)))
+        run = _Run(
+            trainer=trainer,
+            history=history,
+            X=Xa,
+            y=ya,
+            y_was_1d=(y.ndim if hasattr(y, "ndim") else np.ndim(y)) == 1 and not class_targets,
+            val=val,
+            weights=w,
+            metric_fns=metric_fns,
+            callbacks=cbs,
+            scheduler=scheduler,
+            plateau_metric=plateau_metric,
+            epochs=int(epochs),
+            batch_size=None if full_batch else batch_size,
+            tol=tol,
+            rng=_array.as_rng(rng) if (not full_batch and shuffle) else None,
+            eval_rows=max(EVAL_BATCH_SIZE, batch_size or 0),
+            unobserved=unobserved,
+        )
         for cb in run.callbacks:
             cb.set_optimizer(optimizer)
             cb.on_train_begin(model)
@@ -383,91 +434,8 @@ class _Run:
     rng: np.random.Generator | None
     #: Rows per forward pass of the evaluation after each epoch.
     eval_rows: int
-
-    @property
-    def unobserved(self) -> bool:
-        """True when nothing looks at the model between full-batch epochs: the trainer runs them on its own."""
-        return (
-            self.batch_size is None
-            and not self.callbacks
-            and self.val is None
-            and not self.metric_fns
-            and self.scheduler is None
-            and self.weights is None
-        )
-
-
-def _set_up(
-    model: Module,
-    X: ArrayLike,
-    y: ArrayLike,
-    loss: Loss,
-    optimizer: Optimizer,
-    epochs: int,
-    batch_size: int | None,
-    shuffle: bool,
-    tol: float | None,
-    rng: int | np.random.Generator | None,
-    callbacks: list[Callback | EpochEndFn] | None,
-    verbose: int,
-    validation_data: tuple[ArrayLike, ArrayLike] | None,
-    metrics: Iterable[str | MetricFn],
-    scheduler: Scheduler | None,
-    sample_weight: ArrayLike | None,
-    class_weight: Mapping[int, float] | str | None,
-    clip_grad_norm: float | None,
-) -> _Run:
-    """Every check fit makes before its first update, in order: arguments, data, targets, weights, callbacks."""
-    params = model.parameters()
-    _check_loss_and_optimizer(params, loss, optimizer)
-    _check_arguments(epochs, batch_size, tol, verbose, scheduler, optimizer, clip_grad_norm)
-    check_one_library(model, params, optimizer)
-    class_targets = bool(getattr(loss, "class_targets", False))
-    metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
-    Xa, ya = check_data(model, X, y, class_targets=class_targets, finite=False)
-    full_batch = batch_size is None or batch_size >= Xa.shape[0]
-    weighted = sample_weight is not None or class_weight is not None
-    history = History()
-    trainer = Trainer(
-        model, params, loss, optimizer, history.loss, full_batch=full_batch, clip_grad_norm=clip_grad_norm
-    )
-    unobserved = full_batch and not (callbacks or verbose or validation_data is not None or metrics or scheduler)
-    _check_finite_data(model, trainer, Xa, ya, full_batch, unobserved and not weighted)
-    val = _check_validation(model, validation_data, Xa, ya, class_targets)
-    metric_fns = _metric_functions(metrics, loss)
-    _check_target(loss, ya, "y")
-    if val is not None:
-        _check_target(loss, val[1], "y_val")
-    if class_targets or val is not None or metric_fns:
-        _check_before_training(model, loss, Xa, ya, metric_fns, class_targets, ("X", "y"))
-        if val is not None:
-            _check_before_training(model, loss, val[0], val[1], metric_fns, class_targets, ("X_val", "y_val"))
-    w = _sample_weights(model, loss, Xa, ya, sample_weight, class_weight) if weighted else None
-    plateau_metric = _plateau_metric(scheduler, val is not None)
-    _check_batch_norm_batches(model, Xa.shape[0], batch_size)
-    cbs = as_callbacks(callbacks)
-    if cbs:
-        _check_monitors(cbs, _log_keys(val is not None, metric_fns))
-    if verbose:
-        cbs.append(Progress(int(epochs)))
-    return _Run(
-        trainer=trainer,
-        history=history,
-        X=Xa,
-        y=ya,
-        y_was_1d=(y.ndim if hasattr(y, "ndim") else np.ndim(y)) == 1 and not class_targets,
-        val=val,
-        weights=w,
-        metric_fns=metric_fns,
-        callbacks=cbs,
-        scheduler=scheduler,
-        plateau_metric=plateau_metric,
-        epochs=int(epochs),
-        batch_size=None if full_batch else batch_size,
-        tol=tol,
-        rng=_array.as_rng(rng) if (not full_batch and shuffle) else None,
-        eval_rows=max(EVAL_BATCH_SIZE, batch_size or 0),
-    )
+    #: True when nothing looks at the model between full-batch epochs: the trainer runs them on its own.
+    unobserved: bool
 
 
 def _run_epochs(run: _Run) -> None:
