@@ -5,7 +5,9 @@ from __future__ import annotations
 import inspect
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -327,59 +329,204 @@ def fit(
         >>> len(h.val_loss), h.val_loss[-1] < 1e-6, round(h.metrics["val_r2"][-1], 6)
         (300, True, 1.0)
     """
-    modes = model._modes() if isinstance(model, Module) else []  # put back at the end, whatever happens
-    try:
-        history = _fit(
-            model=model,
-            X=X,
-            y=y,
-            loss=loss,
-            optimizer=optimizer,
-            epochs=epochs,
-            batch_size=batch_size,
-            shuffle=shuffle,
-            tol=tol,
-            rng=rng,
-            callbacks=callbacks,
-            verbose=verbose,
-            validation_data=validation_data,
-            metrics=metrics,
-            scheduler=scheduler,
-            sample_weight=sample_weight,
-            class_weight=class_weight,
-            clip_grad_norm=clip_grad_norm,
+    with _modes_restored(model):  # every check before the first update, in order: arguments, data, targets, ...
+        params = model.parameters()
+        _check_loss_and_optimizer(params, loss, optimizer)
+        _check_arguments(epochs, batch_size, tol, verbose, scheduler, optimizer, clip_grad_norm)
+        check_one_library(model, params, optimizer)
+        class_targets = bool(getattr(loss, "class_targets", False))
+        metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+        Xa, ya = check_data(model, X, y, class_targets=class_targets, finite=False)
+        full_batch = batch_size is None or batch_size >= Xa.shape[0]
+        weighted = sample_weight is not None or class_weight is not None
+        history = History()
+        trainer = Trainer(
+            model, params, loss, optimizer, history.loss, full_batch=full_batch, clip_grad_norm=clip_grad_norm
         )
+        unobserved = full_batch and not (
+            callbacks or verbose or validation_data is not None or metrics or scheduler or weighted
+        )
+        _check_finite_data(model, trainer, Xa, ya, full_batch, unobserved)
+        val = _check_validation(model, validation_data, Xa, ya, class_targets)
+        metric_fns = _metric_functions(metrics, loss)
+        _check_target(loss, ya, "y")
+        if val is not None:
+            _check_target(loss, val[1], "y_val")
+        if class_targets or val is not None or metric_fns:
+            _check_before_training(model, loss, Xa, ya, metric_fns, class_targets, ("X", "y"))
+            if val is not None:
+                _check_before_training(model, loss, val[0], val[1], metric_fns, class_targets, ("X_val", "y_val"))
+        w = _sample_weights(model, loss, Xa, ya, sample_weight, class_weight) if weighted else None
+        plateau_metric = _plateau_metric(scheduler, val is not None)
+        _check_batch_norm_batches(model, Xa.shape[0], batch_size)
+        cbs = as_callbacks(callbacks)
+        if cbs:
+            _check_monitors(cbs, _log_keys(val is not None, metric_fns))
+        if verbose:
+            cbs.append(Progress(int(epochs)))
+        run = _Run(
+            trainer=trainer,
+            history=history,
+            X=Xa,
+            y=ya,
+            y_was_1d=(y.ndim if hasattr(y, "ndim") else np.ndim(y)) == 1 and not class_targets,
+            val=val,
+            weights=w,
+            metric_fns=metric_fns,
+            callbacks=cbs,
+            scheduler=scheduler,
+            plateau_metric=plateau_metric,
+            epochs=int(epochs),
+            batch_size=None if full_batch else batch_size,
+            tol=tol,
+            rng=_array.as_rng(rng) if (not full_batch and shuffle) else None,
+            eval_rows=max(EVAL_BATCH_SIZE, batch_size or 0),
+            unobserved=unobserved,
+        )
+        for cb in run.callbacks:
+            cb.set_optimizer(optimizer)
+            cb.on_train_begin(model)
+        model.train()
+        _run_epochs(run)
+        for cb in run.callbacks:
+            cb.on_train_end(run.history)
+        return run.history
+
+
+@contextmanager
+def _modes_restored(model: Module) -> Iterator[None]:
+    """Put every module back in the mode (training or evaluation) it had, however the block ends.
+
+    (Not a ``finally``: a Ctrl-C that cuts the restore short is caught and the restore runs again.)
+    """
+    modes = model._modes() if isinstance(model, Module) else []
+    try:
+        yield
         Module._restore_modes(modes)
-    except BaseException:  # (not a finally: a Ctrl-C that cuts the restore above short lands here too)
+    except BaseException:
         Module._restore_modes(modes)
         raise
-    return history
 
 
-def _fit(
-    model: Module,
-    X: ArrayLike,
-    y: ArrayLike,
-    *,
-    loss: Loss,
-    optimizer: Optimizer,
+@dataclass
+class _Run:
+    """What fit's checks produced: the checked data and every piece the epoch loop uses."""
+
+    trainer: Trainer
+    history: History
+    X: NDArray[Any]
+    y: NDArray[Any]
+    y_was_1d: bool
+    #: The checked ``(X_val, y_val)``, or None.
+    val: tuple[NDArray[Any], NDArray[Any]] | None
+    #: The sample weights (sample_weight times class_weight), shape ``(N,)``, or None.
+    weights: NDArray[Any] | None
+    metric_fns: Sequence[tuple[str, MetricFn]]
+    callbacks: list[Callback]
+    scheduler: Scheduler | None
+    #: The log a ReduceLROnPlateau scheduler steps on ("val_loss" or "loss"), or None for another scheduler.
+    plateau_metric: str | None
+    epochs: int
+    #: None for full batch (``batch_size`` None or at least N).
+    batch_size: int | None
+    tol: float | None
+    #: The shuffling generator of mini-batch training, or None (full batch, or ``shuffle=False``).
+    rng: np.random.Generator | None
+    #: Rows per forward pass of the evaluation after each epoch.
+    eval_rows: int
+    #: True when nothing looks at the model between full-batch epochs: the trainer runs them on its own.
+    unobserved: bool
+
+
+def _run_epochs(run: _Run) -> None:
+    """fit's epochs, in training mode: train, record, evaluate, call back, schedule; stop on tol or a callback."""
+    trainer, history = run.trainer, run.history
+    start = time.perf_counter()
+    with np.errstate(all="ignore"):
+        try:
+            if run.unobserved:  # the trainer runs the epochs itself, with less to do per epoch
+                if trainer.full_batch(run.X, run.y, run.epochs, run.tol, run.y_was_1d):
+                    history.stop_reason = "tol"
+                history.lr = [trainer.optimizer.lr] * history.epochs  # (nothing changes lr between epochs)
+                return
+            for epoch in range(1, run.epochs + 1):
+                lr = trainer.optimizer.lr
+                epoch_loss = _train_epoch(run, epoch)
+                history.loss.append(epoch_loss)
+                history.lr.append(lr)
+                converged = run.tol is not None and epoch_loss <= run.tol
+                logs: dict[str, Any] = {"loss": epoch_loss, "converged": converged}
+                _evaluate(run, epoch, logs)
+                stop = False
+                if run.callbacks:
+                    logs["lr"] = lr
+                    logs["time"] = time.perf_counter() - start
+                    answers = [bool(cb.on_epoch_end(epoch, logs)) for cb in run.callbacks]  # every one, every epoch
+                    stop = any(answers)
+                _step_scheduler(run, logs)
+                if converged or stop:
+                    history.stop_reason = "tol" if converged else "callback"
+                    break
+        except BaseException:  # Ctrl-C, or an error from the optimizer, a callback, ...: no half-made step
+            trainer.undo_unfinished_step()
+            _close_progress(run.callbacks)
+            raise
+
+
+def _train_epoch(run: _Run, epoch: int) -> float:
+    """One epoch of updates (one full-batch step, or the mini-batches); return the epoch's training loss."""
+    trainer = run.trainer
+    if run.batch_size is not None:
+        return minibatch_epoch(trainer, run.X, run.y, run.batch_size, run.rng, epoch, run.y_was_1d, run.weights)
+    if run.weights is None:
+        return trainer.step(run.X, run.y, epoch, run.tol, run.y_was_1d)
+    return trainer.weighted_step(run.X, run.y, run.weights, epoch, run.tol, run.y_was_1d)
+
+
+def _evaluate(run: _Run, epoch: int, logs: dict[str, Any]) -> None:
+    """The validation loss and the metrics after an epoch (evaluation mode), into the history and *logs*.
+
+    A validation loss or a prediction that is not finite restores the last
+    step's parameters and raises DivergenceError.
+    """
+    trainer, history, val = run.trainer, run.history, run.val
+    val_pred = None
+    if val is not None:
+        val_pred = _predict(trainer, val[0], run.eval_rows, epoch)
+        val_loss = trainer.loss(val_pred, val[1])
+        if not math.isfinite(val_loss):
+            trainer.restore()
+            raise DivergenceError(epoch, "the validation loss", trainer.optimizer.lr)
+        history.val_loss.append(val_loss)
+        logs["val_loss"] = val_loss
+    if run.metric_fns:
+        _record_metrics(_predict(trainer, run.X, run.eval_rows, epoch), run.y, run.metric_fns, "", history, logs)
+        if val is not None and val_pred is not None:
+            _record_metrics(val_pred, val[1], run.metric_fns, "val_", history, logs)
+
+
+def _step_scheduler(run: _Run, logs: dict[str, Any]) -> None:
+    """Advance the scheduler once: a ReduceLROnPlateau with its monitored log, any other with ``step()``."""
+    scheduler = run.scheduler
+    if scheduler is None:
+        return
+    if run.plateau_metric is not None:
+        assert isinstance(scheduler, ReduceLROnPlateau)
+        scheduler.step(logs[run.plateau_metric])
+    else:
+        scheduler.step()
+
+
+def _check_arguments(
     epochs: int,
-    batch_size: int | None = None,
-    shuffle: bool = True,
-    tol: float | None = None,
-    rng: int | np.random.Generator | None = None,
-    callbacks: list[Callback | EpochEndFn] | None = None,
-    verbose: int = 0,
-    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
-    metrics: Iterable[str | MetricFn] = (),
-    scheduler: Scheduler | None = None,
-    sample_weight: ArrayLike | None = None,
-    class_weight: Mapping[int, float] | str | None = None,
-    clip_grad_norm: float | None = None,
-) -> History:
-    """:func:`fit`, the model's modes aside."""
-    params = model.parameters()
-    _check_loss_and_optimizer(params, loss, optimizer)
+    batch_size: int | None,
+    tol: float | None,
+    verbose: int,
+    scheduler: Scheduler | None,
+    optimizer: Optimizer,
+    clip_grad_norm: float | None,
+) -> None:
+    """ValueError or TypeError for an argument of fit out of its range (the data are checked later)."""
     _check_int("epochs", epochs)
     if batch_size is not None:
         _check_int("batch_size", batch_size)
@@ -396,7 +543,6 @@ def _fit(
         raise TypeError(f"scheduler must have a step() method, got {type(scheduler).__name__}")
     if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
         raise ValueError("scheduler was made for a different optimizer than the one passed to fit")
-    check_one_library(model, params, optimizer)
     if clip_grad_norm is not None and (
         isinstance(clip_grad_norm, bool)
         or not isinstance(clip_grad_norm, (int, float, np.integer, np.floating))
@@ -404,151 +550,37 @@ def _fit(
         or clip_grad_norm <= 0
     ):
         raise ValueError(f"clip_grad_norm must be None or a finite number > 0, got {clip_grad_norm!r}")
-    class_targets = bool(getattr(loss, "class_targets", False))
-    metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
-    Xa, ya = check_data(model, X, y, class_targets=class_targets, finite=False)
-    full_batch = batch_size is None or batch_size >= Xa.shape[0]
-    weighted = sample_weight is not None or class_weight is not None
-    # With nothing to call between epochs, the trainer runs the epochs itself, with less to do per epoch.
-    unobserved = (
-        full_batch
-        and not callbacks
-        and not verbose
-        and validation_data is None
-        and not metrics
-        and scheduler is None
-        and not weighted
-    )
-    history = History()
-    trainer = Trainer(
-        model, params, loss, optimizer, history.loss, full_batch=full_batch, clip_grad_norm=clip_grad_norm
-    )
-    # Then a large X that the fused step streams anyway is checked for NaN/inf in its first pass, with no
-    # extra read of X; y is checked here, and a bad X is still named before a bad y (as check_data does).
-    if dask_blocks.is_rows(Xa):  # X and y on Dask: checked in the first step's pass, or (mini-batches) now
-        dask_blocks.check_finite_first(trainer, Xa, ya, full_batch)
-    else:
-        x_checked_in_first_pass = unobserved and trainer.check_x_in_first_pass(Xa, ya, "X")
-        if not x_checked_in_first_pass or not _all_finite(model, [ya]):
-            check_finite(model, Xa, "X")
-        check_finite(model, ya, "y")
-    y_was_1d = (y.ndim if hasattr(y, "ndim") else np.ndim(y)) == 1 and not class_targets
-    val = _check_validation(model, validation_data, Xa, ya, class_targets)
-    metric_fns = _metric_functions(metrics, loss)
-    _check_target(loss, ya, "y")
-    if val is not None:
-        _check_target(loss, val[1], "y_val")
-    if class_targets or val is not None or metric_fns:
-        _check_before_training(model, loss, Xa, ya, metric_fns, class_targets, ("X", "y"))
-        if val is not None:
-            _check_before_training(model, loss, val[0], val[1], metric_fns, class_targets, ("X_val", "y_val"))
-    w = _sample_weights(model, loss, Xa, ya, sample_weight, class_weight) if weighted else None
-    plateau_metric = None
-    if isinstance(scheduler, ReduceLROnPlateau):
-        plateau_metric = "val_loss" if val is not None else "loss"
-        if scheduler.mode != "min":
-            raise ValueError(
-                f"fit passes ReduceLROnPlateau the {plateau_metric.replace('_', 'idation ')} (lower is better), "
-                f"but it was made with mode={scheduler.mode!r}: use mode='min'"
-            )
-    _check_batch_norm_batches(model, Xa.shape[0], batch_size)
-    cbs = as_callbacks(callbacks)
-    if cbs:
-        _check_monitors(cbs, _log_keys(val is not None, metric_fns))
-    if verbose:
-        cbs.append(Progress(int(epochs)))
-    for cb in cbs:
-        cb.set_optimizer(optimizer)
-        cb.on_train_begin(model)
-    gen = _array.as_rng(rng) if (not full_batch and shuffle) else None
-    eval_rows = max(EVAL_BATCH_SIZE, batch_size or 0)
-    model.train()
-    _train(model, trainer, history, cbs, Xa, ya, val, w, metric_fns, scheduler, plateau_metric,
-           int(epochs), batch_size, full_batch, unobserved, tol, gen, y_was_1d, eval_rows)  # fmt: skip
-    for cb in cbs:
-        cb.on_train_end(history)
-    return history
 
 
-def _train(
-    model: Module,
-    trainer: Trainer,
-    history: History,
-    cbs: list[Callback],
-    Xa: NDArray[Any],
-    ya: NDArray[Any],
-    val: tuple[NDArray[Any], NDArray[Any]] | None,
-    w: NDArray[Any] | None,
-    metric_fns: Sequence[tuple[str, MetricFn]],
-    scheduler: Scheduler | None,
-    plateau_metric: str | None,
-    epochs: int,
-    batch_size: int | None,
-    full_batch: bool,
-    unobserved: bool,
-    tol: float | None,
-    gen: np.random.Generator | None,
-    y_was_1d: bool,
-    eval_rows: int,
+def _check_finite_data(
+    model: Module, trainer: Trainer, X: NDArray[Any], y: NDArray[Any], full_batch: bool, unobserved: bool
 ) -> None:
-    """fit's epochs, in training mode (fit checked everything): the loop its docstring describes."""
-    optimizer = trainer.optimizer
-    loss = trainer.loss
-    start = time.perf_counter()
-    append_loss = history.loss.append
-    with np.errstate(all="ignore"):
-        try:
-            if unobserved:
-                if trainer.full_batch(Xa, ya, int(epochs), tol, y_was_1d):
-                    history.stop_reason = "tol"
-                history.lr = [optimizer.lr] * history.epochs  # (nothing changes lr between epochs)
-            else:
-                for epoch in range(1, epochs + 1):
-                    lr = optimizer.lr
-                    if not full_batch:
-                        assert batch_size is not None
-                        epoch_loss = minibatch_epoch(trainer, Xa, ya, batch_size, gen, epoch, y_was_1d, w)
-                    elif w is None:
-                        epoch_loss = trainer.step(Xa, ya, epoch, tol, y_was_1d)
-                    else:
-                        epoch_loss = trainer.weighted_step(Xa, ya, w, epoch, tol, y_was_1d)
-                    append_loss(epoch_loss)
-                    history.lr.append(lr)
-                    converged = tol is not None and epoch_loss <= tol
-                    logs: dict[str, Any] = {"loss": epoch_loss, "converged": converged} if cbs else {}
-                    if val is not None:
-                        val_pred = _predict(trainer, val[0], eval_rows, epoch)
-                        val_loss = loss(val_pred, val[1])
-                        if not math.isfinite(val_loss):
-                            trainer.restore()
-                            raise DivergenceError(epoch, "the validation loss", optimizer.lr)
-                        history.val_loss.append(val_loss)
-                        logs["val_loss"] = val_loss
-                    if metric_fns:
-                        _record_metrics(_predict(trainer, Xa, eval_rows, epoch), ya, metric_fns, "", history, logs)
-                        if val is not None:
-                            _record_metrics(val_pred, val[1], metric_fns, "val_", history, logs)
-                    stop = False
-                    if cbs:
-                        logs["lr"] = lr
-                        logs["time"] = time.perf_counter() - start
-                        answers = [bool(cb.on_epoch_end(epoch, logs)) for cb in cbs]  # every callback, every epoch
-                        stop = any(answers)
-                    if plateau_metric is not None:
-                        assert isinstance(scheduler, ReduceLROnPlateau)
-                        scheduler.step(history.val_loss[-1] if plateau_metric == "val_loss" else epoch_loss)
-                    elif scheduler is not None:
-                        scheduler.step()
-                    if converged:
-                        history.stop_reason = "tol"
-                        break
-                    if stop:
-                        history.stop_reason = "callback"
-                        break
-        except BaseException:  # Ctrl-C, or an error from the optimizer, a callback, ...: no half-made step
-            trainer.undo_unfinished_step()
-            _close_progress(cbs)
-            raise
+    """ValueError for NaN/inf in X or y, naming X first, before any update.
+
+    A large X that the first full-batch step streams anyway (nothing
+    observed between epochs) is checked in that pass, with no read of its
+    own; Dask data in the first step's pass, or now for mini-batches.
+    """
+    if dask_blocks.is_rows(X):
+        dask_blocks.check_finite_first(trainer, X, y, full_batch)
+        return
+    x_checked_in_first_pass = unobserved and trainer.check_x_in_first_pass(X, y, "X")
+    if not x_checked_in_first_pass or not _all_finite(model, [y]):
+        check_finite(model, X, "X")
+    check_finite(model, y, "y")
+
+
+def _plateau_metric(scheduler: Scheduler | None, validation: bool) -> str | None:
+    """The log a ReduceLROnPlateau steps on (``"val_loss"`` with validation data, else ``"loss"``), else None."""
+    if not isinstance(scheduler, ReduceLROnPlateau):
+        return None
+    metric = "val_loss" if validation else "loss"
+    if scheduler.mode != "min":
+        raise ValueError(
+            f"fit passes ReduceLROnPlateau the {metric.replace('_', 'idation ')} (lower is better), "
+            f"but it was made with mode={scheduler.mode!r}: use mode='min'"
+        )
+    return metric
 
 
 def _sample_weights(

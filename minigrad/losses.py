@@ -153,10 +153,15 @@ class Loss:
         xp = _xp(elementwise)
         if sample_weight is None:
             self._grad_weights = None
-            return _reduce(self, float(xp.sum(elementwise)), _size(elementwise))
+            return self.reduced(float(xp.sum(elementwise)), _size(elementwise))
         w, denominator = self._weights(sample_weight, elementwise)
         self._grad_weights = w * _per(1.0, denominator)
         return _per(float(xp.sum(elementwise * w)), denominator)
+
+    def reduced(self, total: float, count: int) -> float:
+        """The reduction of element losses that add up to *total* over *count* elements: ``total / count`` for
+        "mean", *total* for "sum"."""
+        return total / count if self.reduction == "mean" else total
 
     def _grad_scale(self, count: int) -> Any:
         """d(reduced)/d(element loss) of the last forward: ``1/count`` or 1, or the column ``w_i / D``."""
@@ -272,10 +277,8 @@ class MSELoss(Loss):
             return _per(float(_xp(diff).sum(diff * w * diff)), denominator)
         self._grad_weights = None
         if isinstance(diff, np.ndarray):
-            total = float(np.vdot(diff, diff))  # _array.sum_of_squares, inlined: this runs once per step
-            return total / diff.size if self.reduction == "mean" else total
-        total = float(_xp(diff).sum(diff * diff))
-        return total / _size(diff) if self.reduction == "mean" else total
+            return self.reduced(float(np.vdot(diff, diff)), diff.size)  # (vdot: _array.sum_of_squares, inlined)
+        return self.reduced(float(_xp(diff).sum(diff * diff)), _size(diff))
 
     def backward(self) -> NDArray[Any]:
         diff = self._diff
@@ -300,10 +303,6 @@ def _per(total: float, denominator: float) -> float:
 def _scale(loss: Loss, count: int) -> float:
     """The factor d(reduced)/d(element loss): ``1/count`` for "mean", 1 for "sum"."""
     return 1.0 / count if loss.reduction == "mean" else 1.0
-
-
-def _reduce(loss: Loss, total: float, count: int) -> float:
-    return total / count if loss.reduction == "mean" else total
 
 
 class L1Loss(Loss):
@@ -537,7 +536,7 @@ class CrossEntropyLoss(Loss):
             self._grad_weights = xp.reshape(w * _per(1.0, denominator), (-1, 1))
             return _per(float(xp.sum(per_sample * w)), denominator)
         self._grad_weights = None
-        return _reduce(self, float(xp.sum(per_sample)), n)
+        return self.reduced(float(xp.sum(per_sample)), n)
 
     def backward(self) -> NDArray[Any]:
         probs, classes = self._probs, self._classes

@@ -29,7 +29,6 @@ from minigrad.losses import Loss, MSELoss
 from minigrad.module import Module
 from minigrad.optim.clip_grad import clip_grad_norm_
 from minigrad.optim.optimizer import Optimizer
-from minigrad.optim.sgd import SGD
 from minigrad.parameter import Parameter
 
 #: An X at least this large (bytes) is streamed in row blocks by the fused
@@ -150,8 +149,7 @@ class LinearMSEStep:
             r -= y
         self._r = r
         self._x = X
-        total = _array.sum_of_squares(r)
-        return total / r.size if self.loss.reduction == "mean" else total
+        return self.loss.reduced(_array.sum_of_squares(r), r.size)
 
     def gradients(self) -> None:
         """Write dL/dW and dL/db of the last :meth:`loss_value` into the parameters' ``grad``."""
@@ -233,7 +231,7 @@ class LinearMSEStep:
             acc_b += result[2]
         self._streamed = True
         self._size = n * out
-        return total / self._size if self.loss.reduction == "mean" else total
+        return self.loss.reduced(total, self._size)
 
     def _stream_rows(
         self, X: NDArray[Any], y: NDArray[Any], lo: int, hi: int, check: str | None = None
@@ -451,9 +449,10 @@ class Trainer:
     def _fused_epochs(self, X: NDArray[Any], y: NDArray[Any], epochs: int, tol: float | None) -> bool:
         """:meth:`full_batch` by the fused step on X smaller than :data:`STREAM_MIN_BYTES`, every column nonzero.
 
-        The arithmetic is :meth:`LinearMSEStep.loss_value` and
-        :meth:`LinearMSEStep.gradients` operation for operation (the same
-        bits), with the loop's invariants looked up once.  What differs is
+        Each epoch is :meth:`LinearMSEStep.loss_value`,
+        :meth:`LinearMSEStep.gradients` and the optimizer's own ``step()``
+        (the same bits as :meth:`step`), with the loop's invariants looked up
+        once.  What differs is
         when the parameters are checked for NaN/inf after an update: not at
         once, but by the next epoch's loss.  X is finite and each of its
         columns holds a nonzero ``x``, so a NaN or inf weight ``w`` gives the
@@ -472,53 +471,15 @@ class Trainer:
         """
         fused = self.fused
         assert fused is not None
-        layer = fused.layer
         opt = self.optimizer
-        W, gW = layer.weight.data, layer.weight.grad
-        b = gb = None
-        ones = layer.row_ones(X.shape[0])
-        if layer.bias is not None:
-            b, gb = layer.bias.data, layer.bias.grad
-        WT = W.T
-        size = y.size
-        mean = fused.loss.reduction == "mean"
-        scale = fused.loss.grad_scale(size)
-        small = size < _array.INPLACE_MIN_SIZE  # new arrays are cheaper than in-place updates
-        r = fused._residual
-        if r is None or r.shape != y.shape:
-            r = fused._residual = _array.empty(y.shape, y.dtype)
-        rT = r.T
-        # Plain SGD (no momentum, no weight decay, step not replaced) is done here, as SGD.step does it:
-        # θ ← θ - lr·g, with g·lr written into a buffer kept for the loop; its state stays as it is.
-        plain = type(opt) is SGD and opt.momentum == 0 and opt.weight_decay == 0 and "step" not in vars(opt)
-        lr = opt.lr
-        # Parameters of one number are updated by NumPy scalars (as SGD.step does), the others through a
-        # buffer for g·lr of the dtype that ``g * lr`` has (float64 for a float32 g and a np.float64 lr);
-        # parameters are independent, and any sharing one array have one shape, so the split keeps the
-        # order of updates that touch the same numbers.
-        numbers = [(p.data, p.grad, (0,) * p.data.ndim) for p in opt.params if p.data.size == 1]
-        arrays = [
-            (p.data, p.grad, _array.empty(p.shape, np.result_type(p.grad, lr))) for p in opt.params if p.data.size != 1
-        ]
+        loss_value, gradients = fused.loss_value, fused.gradients
         saves = self._saves
         opt_step, copy_state = opt.step, opt.copy_state
-        dot, vdot, add, subtract, multiply = np.dot, np.vdot, np.add, np.subtract, np.multiply
         isfinite, append = math.isfinite, self.losses.append
         limit = self.loss_limit
         try:
             for epoch in range(1, epochs + 1):
-                if small:
-                    r = dot(X, WT)
-                    if b is not None:
-                        r = r + b
-                    r = r - y
-                else:
-                    dot(X, WT, r)
-                    if b is not None:
-                        add(r, b, r)
-                    subtract(r, y, r)
-                total = float(vdot(r, r))
-                value = total / size if mean else total
+                value = loss_value(X, y)
                 if not value < limit:  # NaN, inf, the first epoch's loss, or one that grew by a large factor
                     if not isfinite(value):
                         raise self._diverged(epoch)
@@ -528,28 +489,12 @@ class Trainer:
                 append(value)
                 if tol is not None and value <= tol:
                     return True
-                if small:
-                    g = r * scale
-                    gT = g.T
-                else:
-                    multiply(r, scale, r)
-                    g, gT = r, rT
-                dot(gT, X, gW)
-                if gb is not None:
-                    dot(ones, g, gb)  # 1^T g, the sum of g's rows
+                gradients()
                 for saved, p in saves:
                     saved[...] = p.data
-                if not plain:  # (plain SGD has no state: its backup stays the empty one)
-                    self.state_backup = copy_state()
+                self.state_backup = copy_state()
                 self.updating = True  # only once both backups are complete
-                if plain:
-                    for d, grad, i in numbers:
-                        d[i] = d[i] - grad[i] * lr
-                    for d, grad, buf in arrays:
-                        multiply(grad, lr, buf)
-                        subtract(d, buf, d)
-                else:
-                    opt_step()
+                opt_step()
             if not _array.all_finite([p.data for p in self.params]):
                 self.restore()
                 raise DivergenceError(epochs, "a parameter", opt.lr)
