@@ -317,12 +317,32 @@ def copy_optimizer_state(state: Any) -> Any:
     return [{k: v.copy() if hasattr(v, "copy") else v for k, v in s.items()} for s in state]
 
 
+def monitor_mode(monitor: str) -> Literal["min", "max"] | None:
+    """Which way a key of fit's logs improves, where its name says: ``"min"``, ``"max"`` or None.
+
+    ``"min"`` (lower is better) for a loss, ``"loss"`` or ``"val_loss"``;
+    ``"max"`` (higher is better) for a name containing ``"accuracy"`` or
+    ``"r2"`` (``"val_accuracy"``, ``"r2"``, ...); None for any other name,
+    such as a metric function's, whose direction only its author knows.
+    The ``mode="auto"`` of :class:`EarlyStopping` and
+    :class:`ModelCheckpoint` and fit's check of a ReduceLROnPlateau's mode
+    both follow it.
+
+    Example:
+        >>> monitor_mode("val_loss"), monitor_mode("val_accuracy"), monitor_mode("mae")
+        ('min', 'max', None)
+    """
+    if "accuracy" in monitor or "r2" in monitor:
+        return "max"
+    return "min" if monitor in ("loss", "val_loss") else None
+
+
 def _auto_mode(monitor: str, mode: str) -> Literal["min", "max"]:
-    """The mode: for "auto", "max" when the monitor names an accuracy or R², else "min"; ValueError for a bad mode."""
+    """The mode: for "auto", :func:`monitor_mode` of the monitor, "min" when that is None; ValueError for a bad one."""
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
     if mode == "auto":
-        return "max" if ("accuracy" in monitor or "r2" in monitor) else "min"
+        return monitor_mode(monitor) or "min"
     return "max" if mode == "max" else "min"
 
 

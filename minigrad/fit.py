@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 from minigrad import _array, backend, dask_blocks
 from minigrad import metrics as _metrics
 from minigrad import trainer as _trainer
-from minigrad.callbacks import Callback, EpochEndFn, as_callbacks, check_callable_as
+from minigrad.callbacks import Callback, EpochEndFn, as_callbacks, check_callable_as, monitor_mode
 from minigrad.errors import DivergenceError
 from minigrad.history import History
 from minigrad.losses import BCEWithLogitsLoss, Loss, check_sample_weight, class_indices
@@ -172,6 +172,7 @@ def fit(
     validation_data: tuple[ArrayLike, ArrayLike] | None = None,
     metrics: Iterable[str | MetricFn] = (),
     scheduler: Scheduler | None = None,
+    monitor: str | None = None,
     sample_weight: ArrayLike | None = None,
     class_weight: Mapping[int, float] | str | None = None,
     clip_grad_norm: float | None = None,
@@ -244,9 +245,16 @@ def fit(
         scheduler: an object with ``step()``, such as ``StepLR``, called once
             after every epoch (after the callbacks, the last epoch included).
             A :class:`~minigrad.optim.ReduceLROnPlateau` gets the epoch's
-            number, ``scheduler.step(metric)``: the validation loss when there
-            is validation data, else the training loss (it must have
-            ``mode="min"``; for another number, step it from a callback).
+            number, ``scheduler.step(logs[monitor])``.
+        monitor: the key of the logs a ReduceLROnPlateau scheduler is
+            stepped with: ``"loss"``, ``"val_loss"`` (needs
+            ``validation_data``) or a metric's log such as ``"accuracy"``,
+            ``"val_accuracy"`` or ``"val_r2"`` (needs ``metrics=[...]``).
+            None: ``"val_loss"`` when there is validation data, else
+            ``"loss"``.  The scheduler's ``mode`` must agree with the log
+            (:func:`~minigrad.callbacks.monitor_mode`): ``mode="min"`` for a
+            loss, ``mode="max"`` for an accuracy or R²; a metric function's
+            log takes either.  Only for a ReduceLROnPlateau.
         sample_weight: one weight per row of X, shape ``(N,)``, finite, ≥ 0
             and not all zero; each batch's loss is then the weighted mean
             ``sum(w_i l_i) / sum(w_i)`` of its samples' losses (see
@@ -285,8 +293,10 @@ def fit(
             one row), a callback ``monitor`` the logs will not hold, an
             optimizer holding parameters that are not the model's, bad
             ``sample_weight``/``class_weight``/``clip_grad_norm``, a
-            ReduceLROnPlateau with ``mode="max"``, a BatchNorm1d that would get
-            a batch of one row.
+            ``monitor`` the logs will not hold, that is not a loss or a metric,
+            or without a ReduceLROnPlateau, a ReduceLROnPlateau whose ``mode``
+            contradicts its monitor (``mode="max"`` on a loss), a BatchNorm1d
+            that would get a batch of one row.
         TypeError: non-numeric data, a masked array (``numpy.ma``: its
             hidden values are never trained on), a loss or optimizer that is
             a class or a name instead of an instance.
@@ -357,7 +367,7 @@ def fit(
             if val is not None:
                 _check_before_training(model, loss, val[0], val[1], metric_fns, class_targets, ("X_val", "y_val"))
         w = _sample_weights(model, loss, Xa, ya, sample_weight, class_weight) if weighted else None
-        plateau_metric = _plateau_metric(scheduler, val is not None)
+        plateau_metric = _plateau_monitor(scheduler, monitor, _log_keys(val is not None, metric_fns))
         _check_batch_norm_batches(model, Xa.shape[0], batch_size)
         cbs = as_callbacks(callbacks)
         if cbs:
@@ -424,7 +434,7 @@ class _Run:
     metric_fns: Sequence[tuple[str, MetricFn]]
     callbacks: list[Callback]
     scheduler: Scheduler | None
-    #: The log a ReduceLROnPlateau scheduler steps on ("val_loss" or "loss"), or None for another scheduler.
+    #: The log a ReduceLROnPlateau scheduler steps on (fit's ``monitor``), or None for another scheduler.
     plateau_metric: str | None
     epochs: int
     #: None for full batch (``batch_size`` None or at least N).
@@ -568,19 +578,6 @@ def _check_finite_data(
     if not x_checked_in_first_pass or not _all_finite(model, [y]):
         check_finite(model, X, "X")
     check_finite(model, y, "y")
-
-
-def _plateau_metric(scheduler: Scheduler | None, validation: bool) -> str | None:
-    """The log a ReduceLROnPlateau steps on (``"val_loss"`` with validation data, else ``"loss"``), else None."""
-    if not isinstance(scheduler, ReduceLROnPlateau):
-        return None
-    metric = "val_loss" if validation else "loss"
-    if scheduler.mode != "min":
-        raise ValueError(
-            f"fit passes ReduceLROnPlateau the {metric.replace('_', 'idation ')} (lower is better), "
-            f"but it was made with mode={scheduler.mode!r}: use mode='min'"
-        )
-    return metric
 
 
 def _sample_weights(
@@ -876,16 +873,57 @@ def _check_monitors(cbs: Sequence[Callback], keys: set[str]) -> None:
     """ValueError for a callback whose ``monitor`` names a key that fit's logs will not hold."""
     for cb in cbs:
         monitor = getattr(cb, "monitor", None)
-        if not isinstance(monitor, str) or monitor in keys:  # (an attribute of that name meaning something else)
-            continue
-        hint = ""
-        if monitor.startswith("val_") and "val_loss" not in keys:
-            hint = " (pass validation_data to fit)"
-        elif monitor.removeprefix("val_") in ("accuracy", "r2"):
-            hint = f" (pass metrics=[{monitor.removeprefix('val_')!r}] to fit)"
+        if isinstance(monitor, str):  # (not: an attribute of that name meaning something else)
+            _check_monitor(type(cb).__name__, monitor, keys)
+
+
+def _check_monitor(who: str, monitor: str, keys: set[str], held: str = "fit's logs will hold only") -> None:
+    """ValueError, with the fix, when *monitor* is not one of *keys* (the keys *held* describes)."""
+    if monitor in keys:
+        return
+    hint = ""
+    if monitor.startswith("val_") and "val_loss" not in keys:
+        hint = " (pass validation_data to fit)"
+    elif monitor.removeprefix("val_") in ("accuracy", "r2"):
+        hint = f" (pass metrics=[{monitor.removeprefix('val_')!r}] to fit)"
+    raise ValueError(f"{who} monitors {monitor!r}, but {held} {sorted(keys)}{hint}")
+
+
+def _plateau_monitor(scheduler: Scheduler | None, monitor: str | None, keys: set[str]) -> str | None:
+    """The key of the logs fit steps a ReduceLROnPlateau with (None without one), checked before training.
+
+    *keys* are the keys the logs will hold.  The monitor must be a loss or a
+    metric among them, and the scheduler's mode must be the one
+    :func:`~minigrad.callbacks.monitor_mode` gives it, when it gives one.
+    """
+    if monitor is not None and not isinstance(monitor, str):
+        raise TypeError(f"monitor must be a key of fit's logs (a str) or None, got {type(monitor).__name__}")
+    if not isinstance(scheduler, ReduceLROnPlateau):
+        if monitor is not None:
+            got = f"a {type(scheduler).__name__}, stepped without a number" if scheduler is not None else "no scheduler"
+            raise ValueError(
+                f"monitor={monitor!r} names the number fit steps a ReduceLROnPlateau scheduler with, but fit got "
+                f"{got}: pass scheduler=mg.optim.ReduceLROnPlateau(optimizer, ...), or leave monitor out"
+            )
+        return None
+    key = monitor if monitor is not None else ("val_loss" if "val_loss" in keys else "loss")
+    _check_monitor("ReduceLROnPlateau", key, keys - {"converged", "lr", "time"}, "fit can step it only with")
+    mode = monitor_mode(key)
+    if mode is not None and mode != scheduler.mode:
+        chosen = f"monitor={key!r}" if monitor is not None else f"{key!r} (fit's default monitor)"
+        direction = "rise" if scheduler.mode == "max" else "fall"
+        if mode == "min":
+            kind = "a loss (lower is better)"
+            fix = (
+                "make it with mode='min', or monitor a number that should rise, e.g. monitor='val_accuracy' "
+                "with metrics=['accuracy'] and validation_data"
+            )
+        else:
+            kind, fix = "higher-is-better (an accuracy or R²)", "make it with mode='max'"
         raise ValueError(
-            f"{type(cb).__name__} monitors {monitor!r}, but fit's logs will hold only {sorted(keys)}{hint}"
+            f"ReduceLROnPlateau(mode={scheduler.mode!r}) expects {chosen} to {direction}, but {key!r} is {kind}: {fix}"
         )
+    return key
 
 
 def _predict(trainer: Trainer, X: NDArray[Any], rows: int, epoch: int) -> NDArray[Any]:

@@ -74,6 +74,11 @@ class Module:
     #: hold None (no buffer).
     _buffer_names: ClassVar[tuple[str, ...]] = ()
 
+    #: The buffers among ``_buffer_names`` whose values cannot be negative,
+    #: such as a variance: :meth:`load_state_dict` and :func:`minigrad.load`
+    #: refuse a value < 0 (see :func:`check_buffer_value`).
+    _nonnegative_buffer_names: ClassVar[tuple[str, ...]] = ()
+
     #: True in training mode (the default), False in evaluation mode; set by
     #: :meth:`train` and :meth:`eval`.  A class attribute, so a subclass that
     #: never calls ``super().__init__()`` starts in training mode too.
@@ -453,7 +458,9 @@ class Module:
         a missing or unexpected name raises KeyError, a wrong shape, a
         non-numeric array or a NaN/inf raises ValueError (a whole-number
         buffer such as ``num_batches_tracked`` also needs a whole number
-        ≥ 0), and in each case the module is left exactly as it was.
+        ≥ 0, and a variance such as ``running_var`` a value ≥ 0: see
+        :func:`check_buffer_value`), and in each case the module is left
+        exactly as it was.
 
         Values may be arrays of the module's library, NumPy arrays or lists
         (a saved state): they are copied into the module's library and device.
@@ -468,11 +475,13 @@ class Module:
                 f"state_dict does not match {type(self).__name__}: missing keys {missing}, unexpected keys {unexpected}"
             )
         params = dict(self.named_parameters())
+        nonnegative = nonnegative_buffers(self)
         checked: list[tuple[Any, Any, Any]] = []
         for name, target in targets.items():
             p = params.get(name)
             if p is None:  # a buffer: checked on the host, then put where the buffer lives
-                checked.append((None, target, _checked_buffer_value(name, state_dict[name], target)))
+                value = _checked_buffer_value(name, state_dict[name], target, nonnegative=name in nonnegative)
+                checked.append((None, target, value))
                 continue
             value = _state_value(state_dict[name], p, name)
             if tuple(value.shape) != tuple(p.data.shape):
@@ -510,10 +519,65 @@ def _state_value(value: Any, p: Parameter, name: str) -> Any:
         raise ValueError(str(exc)) from None
 
 
-def _checked_buffer_value(name: str, raw: Any, target: Any) -> Any:
+def nonnegative_buffers(module: Module) -> set[str]:
+    """The dotted names (as in ``named_buffers``) of *module*'s buffers that cannot be negative.
+
+    A buffer is one when the module holding it lists it in
+    ``_nonnegative_buffer_names`` (BatchNorm1d's ``running_var``).
+
+    Example:
+        >>> import minigrad as mg
+        >>> sorted(nonnegative_buffers(mg.Sequential(mg.Linear(2, 3), mg.BatchNorm1d(3))))
+        ['1.running_var']
+    """
+    ids = {
+        id(value)
+        for m in module.modules()
+        for name in m._nonnegative_buffer_names
+        if (value := getattr(m, name, None)) is not None
+    }
+    return {name for name, b in module.named_buffers() if id(b) in ids}
+
+
+def check_buffer_value(label: str, value: NDArray[Any], *, nonnegative: bool) -> None:
+    """The rule every buffer value that is loaded into a module passes; ValueError naming *label* otherwise.
+
+    *value* is a NumPy array of the buffer's dtype and shape.  It must be
+
+    - finite (a float buffer: no NaN, no inf);
+    - ≥ 0 for an integer buffer (a count, such as ``num_batches_tracked``);
+    - ≥ 0 for a buffer its module lists in ``_nonnegative_buffer_names``
+      (a variance, such as ``running_var``; 0 is allowed).
+
+    :meth:`Module.load_state_dict` and :func:`minigrad.load` both apply it,
+    before anything is written.
+
+    Example:
+        >>> import numpy as np
+        >>> check_buffer_value("state_dict['running_var']", np.array([1.0, 0.0]), nonnegative=True)
+        >>> check_buffer_value("state_dict['running_var']", np.array([1.0, -0.5]), nonnegative=True)
+        Traceback (most recent call last):
+        ...
+        ValueError: state_dict['running_var'] must be >= 0 (a statistic such as a variance), got -0.5 at index 1: ...
+    """
+    flat = value.reshape(-1)
+    if value.dtype.kind == "f" and not np.isfinite(flat).all():
+        i = int(np.argmin(np.isfinite(flat)))
+        raise ValueError(f"{label} contains NaN or infinity ({flat[i]} at index {i}); a buffer must be finite")
+    count = value.dtype.kind in "iu"
+    if (count or nonnegative) and flat.size and flat.min() < 0:
+        i = int(np.argmin(flat))
+        what = "a count" if count else "a statistic such as a variance"
+        raise ValueError(
+            f"{label} must be >= 0 ({what}), got {flat[i]} at index {i}: training never makes a negative one, "
+            "so this state is damaged or was edited by hand"
+        )
+
+
+def _checked_buffer_value(name: str, raw: Any, target: Any, *, nonnegative: bool) -> Any:
     """A state_dict entry for the buffer *target*, checked on the host and moved to the buffer's library and device."""
     if isinstance(target, np.ndarray):
-        return _checked_state_value(name, raw, target)
+        return _checked_state_value(name, raw, target, nonnegative)
     ns = backend.namespace_of(target)
     lib = backend.library_of(raw)
     if lib not in (None, "numpy", backend.library_name(ns)):
@@ -521,31 +585,35 @@ def _checked_buffer_value(name: str, raw: Any, target: Any) -> Any:
             f"state_dict[{name!r}] is an array of {lib}, the module's buffers are of {backend.library_name(ns)}"
         )
     host_target = backend.to_numpy(target)
-    value = _checked_state_value(name, raw if lib in (None, "numpy") else backend.to_numpy(raw), host_target)
+    value = _checked_state_value(
+        name, raw if lib in (None, "numpy") else backend.to_numpy(raw), host_target, nonnegative
+    )
     return backend.move(value, ns, backend.device_of(target))
 
 
-def _checked_state_value(name: str, raw: ArrayLike, target: NDArray[Any]) -> NDArray[Any]:
-    """*raw* as an array of *target*'s dtype and shape, finite (and whole, ≥ 0, for an integer target)."""
+def _checked_state_value(name: str, raw: ArrayLike, target: NDArray[Any], nonnegative: bool) -> NDArray[Any]:
+    """*raw* as an array of *target*'s dtype and shape that passes :func:`check_buffer_value`."""
+    label = f"state_dict[{name!r}]"
     if target.dtype.kind in "iu":
         value = np.asarray(raw)
         if value.dtype.kind not in "biuf":
             raise ValueError(f"{name} must hold real numbers, got dtype {value.dtype}")
         if value.dtype.kind == "f":
-            _array.check_finite(value.reshape(-1), f"state_dict[{name!r}]")
+            check_buffer_value(label, value, nonnegative=False)  # (finite, before it is rounded)
             if not np.array_equal(value, np.round(value)):
-                raise ValueError(f"state_dict[{name!r}] must hold whole numbers, got {value!r}")
-        if value.size and (value.min() < 0 or value.max() > np.iinfo(target.dtype).max):
-            raise ValueError(f"state_dict[{name!r}] must be whole numbers >= 0 that fit {target.dtype}, got {value!r}")
+                raise ValueError(f"{label} must hold whole numbers, got {value!r}")
+        info = np.iinfo(target.dtype)
+        if value.size and (value.min() < info.min or value.max() > info.max):
+            raise ValueError(f"{label} must hold whole numbers that fit {target.dtype}, got {value!r}")
         value = value.astype(target.dtype)
     else:
         try:
             value = _array.as_float_array(raw, target.dtype, name)
         except TypeError as exc:
             raise ValueError(str(exc)) from None
-        _array.check_finite(value.reshape(-1) if value.ndim == 0 else value, f"state_dict[{name!r}]")
     if value.shape != target.shape:
         raise ValueError(
             f"shape mismatch for {name!r}: the module has {target.shape}, the state_dict has {value.shape}"
         )
+    check_buffer_value(label, value, nonnegative=nonnegative)
     return value

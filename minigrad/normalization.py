@@ -55,6 +55,10 @@ class BatchNorm1d(Module):
 
     ``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked`` (an int64 0-d
     array) are buffers: in ``state_dict``, saved by ``mg.save``, never seen by an optimizer.
+    ``load_state_dict`` and ``mg.load`` refuse (ValueError, the module unchanged) a
+    ``running_var`` that is negative, NaN or inf and a negative ``num_batches_tracked``; a
+    ``running_var`` of exactly 0 is accepted (torch accepts any value), as ``ε > 0`` keeps
+    ``1 / sqrt(running_var + ε)`` finite.
     ``forward`` caches ``x̂`` and ``1 / sqrt(σ² + ε)``.
 
     Args:
@@ -83,6 +87,7 @@ class BatchNorm1d(Module):
     """
 
     _buffer_names: ClassVar[tuple[str, ...]] = ("running_mean", "running_var", "num_batches_tracked")
+    _nonnegative_buffer_names: ClassVar[tuple[str, ...]] = ("running_var",)
 
     def __init__(
         self,

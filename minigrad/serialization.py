@@ -58,7 +58,7 @@ from numpy.typing import NDArray
 
 from minigrad import _array, backend
 from minigrad._archive import Archive, ArchiveError
-from minigrad.module import Module
+from minigrad.module import Module, check_buffer_value, nonnegative_buffers
 from minigrad.optim.optimizer import Optimizer, StateValue
 
 FORMAT = "minigrad.params"
@@ -276,8 +276,9 @@ def load(model: Module, path: PathLike, *, optimizer: Optimizer | None = None) -
         ValueError: a file that is not a valid minigrad file (truncated,
             corrupt, crafted or foreign; a directory, a FIFO, a device: the
             message says so and why), a newer format version, a different
-            architecture, NaN/inf values, or optimizer state that is missing
-            or does not fit.
+            architecture, NaN/inf values, a buffer value the model cannot take
+            (a negative count or variance: :func:`~minigrad.module.check_buffer_value`),
+            or optimizer state that is missing or does not fit.
         TypeError: a buffer of the model is not a writable NumPy array.
 
     Example:
@@ -451,6 +452,12 @@ def _read(
         raise ArchiveError(f"damaged optimizer state: a stray optimizer array {stray[0]!r}")
     param_values = [_read_exact(archive, _PARAM + n, a, "parameter") for n, a in params]
     buffer_values = [_read_exact(archive, _BUFFER + n, b, "buffer") for n, b in buffers]
+    nonnegative = nonnegative_buffers(model)
+    for (name, _), value in zip(buffers, buffer_values, strict=True):
+        try:  # the rule Module.load_state_dict applies too: counts and variances >= 0
+            check_buffer_value(f"buffer {name!r}", value, nonnegative=name in nonnegative)
+        except ValueError as exc:
+            raise ValueError(f"{path} holds a buffer value the {type(model).__name__} cannot take: {exc}") from None
     checked = None
     if optimizer is not None and optimizer_state is not None:
         checked = _read_optimizer(archive, optimizer, *optimizer_state, optim_members)
@@ -531,9 +538,6 @@ def _read_exact(archive: Archive, key: str, like: NDArray[Any], what: str) -> ND
     value = archive.read_array(key, like.nbytes, accept)
     if value.dtype.kind == "f" and not _array.is_finite(value):
         raise ArchiveError(f"{what} {name!r} contains NaN or infinity")
-    if what == "buffer" and value.dtype.kind == "i" and value.size and value.min() < 0:
-        # an integer buffer is a count (BatchNorm1d's num_batches_tracked), as Module.load_state_dict requires
-        raise ArchiveError(f"buffer {name!r} is a count and holds a negative number")
     return value
 
 

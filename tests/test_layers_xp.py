@@ -75,6 +75,8 @@ def test_state_dict_with_buffers_stays_in_the_library_and_loads_back(xp: ArrayLi
         other.load_state_dict({**host, "1.num_batches_tracked": np.array(-1)})
     with pytest.raises(ValueError):
         other.load_state_dict({**host, "1.running_var": np.full(4, np.nan)})
+    with pytest.raises(ValueError, match="must be >= 0"):
+        other.load_state_dict({**host, "1.running_var": -np.ones(4)})
     np.testing.assert_array_equal(xp.numpy(other[1].running_var), host["1.running_var"])
 
 

@@ -108,6 +108,38 @@ def test_reduce_on_plateau_matches_torch_epoch_by_epoch(kwargs: dict[str, Any]) 
         )
 
 
+@pytest.mark.parametrize("threshold_mode", ["rel", "abs"])
+def test_fit_with_a_max_mode_plateau_on_val_accuracy_matches_torch_stepped_on_the_same_numbers(
+    threshold_mode: str,
+) -> None:
+    """fit(monitor="val_accuracy") with mode="max": torch's scheduler, stepped on the recorded accuracies, agrees."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(120, 2))
+    y = (X @ np.array([1.0, 0.5]) + 0.6 * rng.normal(size=120) > 0).astype(float)
+    model = mg.Sequential(mg.Linear(2, 8, rng=0), mg.Tanh(), mg.Linear(8, 1, rng=1))
+    opt = mg.SGD(model.parameters(), lr=0.4, momentum=0.9)
+    kwargs: dict[str, Any] = {"mode": "max", "factor": 0.5, "patience": 1, "threshold": 0.01,
+                              "threshold_mode": threshold_mode, "cooldown": 1}  # fmt: skip
+    scheduler = mg.optim.ReduceLROnPlateau(opt, **kwargs)
+    h = mg.fit(model, X[:80], y[:80], loss=mg.BCEWithLogitsLoss(), optimizer=opt, epochs=40, batch_size=16, rng=0,
+               metrics=["accuracy"], validation_data=(X[80:], y[80:]), scheduler=scheduler,
+               monitor="val_accuracy")  # fmt: skip
+    topt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.4)
+    tsched = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, **kwargs)
+    torch_lr = []
+    for value in h.metrics["val_accuracy"]:
+        torch_lr.append(topt.param_groups[0]["lr"])
+        topt.step()
+        tsched.step(value)
+    assert h.lr == torch_lr and min(h.lr) < 0.4  # every epoch's rate, and it did cut
+    assert opt.lr == topt.param_groups[0]["lr"]
+    assert (scheduler.best, scheduler.num_bad_epochs, scheduler.cooldown_counter) == (
+        tsched.best,
+        tsched.num_bad_epochs,
+        tsched.cooldown_counter,
+    )
+
+
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, 0.5, math.inf])
 @pytest.mark.parametrize("max_norm", [0.1, 1e9])
 def test_clip_grad_norm_matches_torch(norm_type: float, max_norm: float) -> None:

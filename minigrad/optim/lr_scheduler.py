@@ -292,7 +292,9 @@ class ReduceLROnPlateau(LRScheduler):
     the next ``cooldown`` epochs count no bad epochs.  The rules and numbers are torch's.
 
     ``fit(..., scheduler=scheduler)`` calls ``step(val_loss)`` after each epoch, or
-    ``step(loss)`` (the training loss) without validation data; in your own loop, call
+    ``step(loss)`` (the training loss) without validation data; ``fit(..., monitor=key)``
+    passes another log instead, e.g. ``monitor="val_accuracy"`` for a scheduler made with
+    ``mode="max"`` (fit refuses a mode that contradicts the log).  In your own loop, call
     ``step(metric)`` after each epoch.
 
     Args:
