@@ -95,7 +95,9 @@ class Linear(Module):
             if b.size != 1:
                 out += b
             elif out.size != 1:
-                out += b[0]  # one output: adding the scalar is the same sums, without broadcasting's set-up
+                # one output: adding b's one number is the same sums without broadcasting's set-up, and as
+                # a 0-d view (b[0, ...]) rather than a NumPy scalar (b[0]) it skips the scalar's conversion
+                out += b[0, ...]
             else:
                 out = out + b  # one number: a new array is faster than in place (see _array.INPLACE_MIN_SIZE)
         self._input = x
