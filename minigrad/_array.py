@@ -29,7 +29,8 @@ FINITE_BLOCK_ELEMENTS = 1 << 17
 #: faster and needs no temporary.  Both give the same numbers.
 INPLACE_MIN_SIZE = 2
 
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+#: The dtypes a model computes in; float64, the default, first: a membership test finds it at the first comparison.
+FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 
 def float_dtype(dtype: DTypeLike) -> np.dtype[Any]:

@@ -1,7 +1,9 @@
 """Activations: non-linearities as modules (ReLU, LeakyReLU, Tanh, Sigmoid, GELU, ELU, Softplus, Softmax).
 
 Each activation ``y = f(x)`` has no parameters; its backward is the chain
-rule for an element-wise function, ``dL/dx = dL/dy * f'(x)``.  ``forward``
+rule for an element-wise function, ``dL/dx = dL/dy * f'(x)``, computed when
+asked for (``backward(g, need_input_grad=True)``, as :class:`~minigrad.Sequential`
+asks every layer after the first; see :class:`~minigrad.Module`).  ``forward``
 keeps only what ``backward`` needs (a mask or the output), overwriting it on
 every call.
 """
@@ -54,7 +56,7 @@ class ReLU(Module):
         >>> relu = ReLU()
         >>> relu(np.array([[-2.0, 0.0, 3.0]]))
         array([[0., 0., 3.]])
-        >>> relu.backward(np.array([[1.0, 1.0, 1.0]]))
+        >>> relu.backward(np.array([[1.0, 1.0, 1.0]]), need_input_grad=True)
         array([[0., 0., 1.]])
     """
 
@@ -68,8 +70,8 @@ class ReLU(Module):
         y: NDArray[Any] = self.xp.maximum(xa, 0)  # propagates NaN, as torch.relu does
         return y
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
-        """Return ``grad_output * (x > 0)`` (no parameters to update)."""
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
+        """Return ``grad_output * (x > 0)`` if *need_input_grad*, else None (no parameters to update)."""
         mask = _check_grad_output("ReLU", self._mask, grad_output)
         if not need_input_grad:
             return None
@@ -111,7 +113,7 @@ class LeakyReLU(Module):
         >>> act = LeakyReLU(negative_slope=0.1)
         >>> act(np.array([-2.0, 3.0]))
         array([-0.2,  3. ])
-        >>> act.backward(np.array([1.0, 1.0]))
+        >>> act.backward(np.array([1.0, 1.0]), need_input_grad=True)
         array([0.1, 1. ])
     """
 
@@ -130,8 +132,8 @@ class LeakyReLU(Module):
         self._mask = mask
         return self.xp.where(mask, xa, xa * self.negative_slope)  # type: ignore[no-any-return]
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
-        """Return ``grad_output`` where ``x > 0`` and ``negative_slope * grad_output`` elsewhere."""
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
+        """Return ``grad_output`` where ``x > 0`` and ``negative_slope * grad_output`` elsewhere (None if not asked)."""
         mask = _check_grad_output("LeakyReLU", self._mask, grad_output)
         if not need_input_grad:
             return None
@@ -160,7 +162,7 @@ class Tanh(Module):
         >>> act = Tanh()
         >>> act(np.array([0.0, 1000.0]))
         array([0., 1.])
-        >>> act.backward(np.array([2.0, 2.0]))
+        >>> act.backward(np.array([2.0, 2.0]), need_input_grad=True)
         array([2., 0.])
     """
 
@@ -173,8 +175,8 @@ class Tanh(Module):
         self._output = y
         return y
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
-        """Return ``grad_output * (1 - y**2)``."""
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
+        """Return ``grad_output * (1 - y**2)`` if *need_input_grad*, else None."""
         y = _check_grad_output("Tanh", self._output, grad_output)
         if not need_input_grad:
             return None
@@ -223,7 +225,7 @@ class Sigmoid(Module):
         >>> act = Sigmoid()
         >>> act(np.array([0.0, -1000.0]))
         array([0.5, 0. ])
-        >>> act.backward(np.array([1.0, 1.0]))
+        >>> act.backward(np.array([1.0, 1.0]), need_input_grad=True)
         array([0.25, 0.  ])
     """
 
@@ -236,8 +238,8 @@ class Sigmoid(Module):
         self._output = y
         return y
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
-        """Return ``grad_output * y * (1 - y)``."""
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
+        """Return ``grad_output * y * (1 - y)`` if *need_input_grad*, else None."""
         y = _check_grad_output("Sigmoid", self._output, grad_output)
         if not need_input_grad:
             return None
@@ -305,7 +307,7 @@ class GELU(Module):
         >>> act = GELU()
         >>> act(np.array([-1.0, 0.0, 2.0])).round(6)
         array([-0.158655,  0.      ,  1.9545  ])
-        >>> act.backward(np.ones(3)).round(6)
+        >>> act.backward(np.ones(3), need_input_grad=True).round(6)
         array([-0.083315,  0.5     ,  1.085232])
     """
 
@@ -328,8 +330,8 @@ class GELU(Module):
         y: NDArray[Any] = xa * s
         return y
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
-        """Return ``grad_output * (Φ(x) + x φ(x))`` (or the tanh approximation's derivative)."""
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
+        """Return ``grad_output * (Φ(x) + x φ(x))`` (or the tanh approximation's derivative); None if not asked."""
         x = _check_cached("GELU", self._x, grad_output)
         if not need_input_grad:
             return None
@@ -366,7 +368,7 @@ class ELU(Module):
         >>> act = ELU(alpha=1.0)
         >>> act(np.array([-1.0, 2.0])).round(6)
         array([-0.632121,  2.      ])
-        >>> act.backward(np.array([1.0, 1.0])).round(6)
+        >>> act.backward(np.array([1.0, 1.0]), need_input_grad=True).round(6)
         array([0.367879, 1.      ])
     """
 
@@ -382,8 +384,8 @@ class ELU(Module):
         y: NDArray[Any] = xp.where(xa > 0, xa, self.alpha * xp.expm1(xp.minimum(xa, xp.zeros_like(xa))))
         return y
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
-        """Return ``grad_output`` where ``x > 0`` and ``grad_output * alpha * exp(x)`` elsewhere."""
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
+        """Return ``grad_output`` where ``x > 0`` and ``grad_output * alpha * exp(x)`` elsewhere (None if not asked)."""
         x = _check_cached("ELU", self._x, grad_output)
         if not need_input_grad:
             return None
@@ -420,7 +422,7 @@ class Softplus(Module):
         >>> act = Softplus()
         >>> act(np.array([-1.0, 0.0, 30.0])).round(6)
         array([ 0.313262,  0.693147, 30.      ])
-        >>> act.backward(np.ones(3)).round(6)
+        >>> act.backward(np.ones(3), need_input_grad=True).round(6)
         array([0.268941, 0.5     , 1.      ])
     """
 
@@ -442,8 +444,8 @@ class Softplus(Module):
         y: NDArray[Any] = xp.where(linear, xa, soft)
         return y
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
-        """Return ``grad_output * sigmoid(beta x)``, or ``grad_output`` where ``beta x > threshold``."""
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
+        """Return ``grad_output * sigmoid(beta x)``, ``grad_output`` where ``beta x > threshold``; None if not asked."""
         x = _check_cached("Softplus", self._x, grad_output)
         if not need_input_grad:
             return None
@@ -520,7 +522,7 @@ class Softmax(Module):
         >>> layer = Softmax(dim=-1)
         >>> layer(np.array([[0.0, np.log(3.0)]]))
         array([[0.25, 0.75]])
-        >>> layer.backward(np.array([[1.0, 0.0]]))
+        >>> layer.backward(np.array([[1.0, 0.0]]), need_input_grad=True)
         array([[ 0.1875, -0.1875]])
     """
 
@@ -536,8 +538,8 @@ class Softmax(Module):
         self._output = y
         return y
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
-        """Return ``y * (grad_output - sum(grad_output * y, dim))``."""
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
+        """Return ``y * (grad_output - sum(grad_output * y, dim))`` if *need_input_grad*, else None."""
         y = _check_cached("Softmax", self._output, grad_output)
         if not need_input_grad:
             return None

@@ -41,7 +41,7 @@ class Dropout(Module):
         >>> layer(np.ones((2, 4)))
         array([[2., 0., 0., 0.],
                [2., 2., 2., 2.]])
-        >>> layer.backward(np.ones((2, 4)))
+        >>> layer.backward(np.ones((2, 4)), need_input_grad=True)
         array([[2., 0., 0., 0.],
                [2., 2., 2., 2.]])
         >>> layer.eval()(np.ones((1, 4)))
@@ -75,8 +75,8 @@ class Dropout(Module):
         y: NDArray[Any] = xa * self._scale
         return y
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
-        """Return ``grad_output * m / (1 - p)`` (the last forward's mask), or ``grad_output`` in evaluation."""
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
+        """Return ``grad_output * m / (1 - p)`` (the last mask), ``grad_output`` in evaluation; None if not asked."""
         if self._shape is None:
             raise RuntimeError("Dropout.backward called before forward")
         if tuple(grad_output.shape) != self._shape:

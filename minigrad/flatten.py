@@ -41,7 +41,7 @@ class Flatten(Module):
         >>> layer = Flatten()
         >>> layer(np.zeros((2, 3, 4))).shape
         (2, 12)
-        >>> layer.backward(np.ones((2, 12))).shape
+        >>> layer.backward(np.ones((2, 12)), need_input_grad=True).shape
         (2, 3, 4)
     """
 
@@ -68,8 +68,8 @@ class Flatten(Module):
         y: NDArray[Any] = xp.reshape(xa, out_shape)
         return y
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
-        """Return *grad_output* reshaped to the last input's shape."""
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
+        """Return *grad_output* reshaped to the last input's shape if *need_input_grad*, else None."""
         if self._shape is None:
             raise RuntimeError("Flatten.backward called before forward")
         if tuple(grad_output.shape) != self._out_shape:

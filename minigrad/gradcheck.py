@@ -6,9 +6,10 @@ turns the module into the scalar function ::
 
     f(x, θ) = sum(G * module(x))          G = grad_output, fixed
 
-whose exact gradients are what ``backward(G)`` returns (``df/dx``) and adds
-to each ``parameter.grad`` (``df/dθ``), and estimates every entry of those
-gradients independently by central differences ::
+whose exact gradients are what ``backward(G, need_input_grad=True)``
+returns (``df/dx``) and adds to each ``parameter.grad`` (``df/dθ``), and
+estimates every entry of those gradients independently by central
+differences ::
 
     df/du ≈ (f(u + ε) - f(u - ε)) / (2 ε)       error O(ε²)
 
@@ -18,21 +19,23 @@ one input or parameter entry ``u`` at a time.  An entry passes when
 Writing your own layer
 ----------------------
 Subclass :class:`~minigrad.Module`, implement ``forward`` (caching what
-backward needs) and ``backward`` (adding to each ``p.grad`` and returning
-the input gradient), build it in float64 and call ``gradcheck`` on a small
-random input away from any kinks (``|x|`` not near 0 for ReLU)::
+backward needs) and ``backward`` (adding to each ``p.grad`` and, when
+``need_input_grad`` is True, returning the input gradient), build it in
+float64 and call ``gradcheck`` on a small random input away from any kinks
+(``|x|`` not near 0 for ReLU).  ``gradcheck`` asks for the input gradient
+(``need_input_grad=True``) and checks it with the parameters' gradients::
 
     >>> import numpy as np, minigrad as mg
     >>> class Square(mg.Module):
     ...     def forward(self, x):
     ...         self.x = np.asarray(x, dtype=float)
     ...         return self.x ** 2
-    ...     def backward(self, grad_output, *, need_input_grad=True):
+    ...     def backward(self, grad_output, *, need_input_grad=False):
     ...         return grad_output * 2 * self.x if need_input_grad else None
     >>> mg.gradcheck(Square(), np.array([[1.0, -2.0]]), rng=0)
     True
     >>> class BadSquare(Square):
-    ...     def backward(self, grad_output, *, need_input_grad=True):
+    ...     def backward(self, grad_output, *, need_input_grad=False):
     ...         return grad_output * self.x          # forgot the 2
     >>> mg.gradcheck(BadSquare(), np.array([[1.0, -2.0]]), raise_exception=False, rng=0)
     False
@@ -68,7 +71,7 @@ class GradcheckError(AssertionError):
         >>> class Double(mg.Module):
         ...     def forward(self, x):
         ...         return 2 * np.asarray(x, dtype=float)
-        ...     def backward(self, grad_output, *, need_input_grad=True):
+        ...     def backward(self, grad_output, *, need_input_grad=False):
         ...         return grad_output          # wrong: should be 2 * grad_output
         >>> try:
         ...     mg.gradcheck(Double(), np.array([[1.0]]), grad_output=np.array([[1.0]]))
@@ -143,8 +146,9 @@ def gradcheck(
     r"""Check ``module.backward`` against central finite differences, on the input and every parameter.
 
     With ``G = grad_output`` and ``f(x, θ) = sum(G * module(x))``, the
-    analytic gradients are ``backward(G)`` (for ``x``) and what it adds to
-    ``p.grad`` (for each parameter ``p``); each entry ``u`` is compared with
+    analytic gradients are what ``backward(G, need_input_grad=True)`` returns
+    (for ``x``) and adds to ``p.grad`` (for each parameter ``p``); each entry
+    ``u`` is compared with
 
     ::
 
@@ -274,7 +278,7 @@ def _check(
     try:
         for _, p in params:
             p.zero_grad()
-        analytic_x = module.backward(g)
+        analytic_x = module.backward(g, need_input_grad=True)
         if analytic_x is None:
             raise ValueError(f"{type(module).__name__}.backward returned None with need_input_grad=True")
         analytic_x = np.asarray(analytic_x) if xp is np else analytic_x

@@ -24,7 +24,11 @@ class Linear(Module):
 
         dL/dW += g.T @ x                     # (out_features, in_features)
         dL/db += g.sum(axis=0)               # (out_features,)
-        dL/dx  = g @ W                       # (N, in_features)
+        dL/dx  = g @ W                       # (N, in_features), when asked for
+
+    ``backward(g)`` adds the parameter gradients and returns None;
+    ``backward(g, need_input_grad=True)`` also returns ``dL/dx`` (see
+    :class:`~minigrad.Module`).
 
     With one input, one output and no bias this is the seed's model,
     ``prediction = input * weight``.
@@ -91,7 +95,9 @@ class Linear(Module):
             if b.size != 1:
                 out += b
             elif out.size != 1:
-                out += b[0]  # one output: adding the scalar is the same sums, without broadcasting's set-up
+                # one output: adding b's one number is the same sums without broadcasting's set-up, and as
+                # a 0-d view (b[0, ...]) rather than a NumPy scalar (b[0]) it skips the scalar's conversion
+                out += b[0, ...]
             else:
                 out = out + b  # one number: a new array is faster than in place (see _array.INPLACE_MIN_SIZE)
         self._input = x
@@ -117,8 +123,11 @@ class Linear(Module):
             f"X has {x.shape[1]} features but the layer has in_features={self.in_features}"
         )
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
-        """Add ``g.T @ x`` to ``weight.grad`` and ``ones(N) @ g`` (``g.sum(0)``) to ``bias.grad``; return ``g @ W``."""
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
+        """Add ``g.T @ x`` to ``weight.grad`` and ``ones(N) @ g`` (``g.sum(0)``) to ``bias.grad``.
+
+        Returns ``dL/dx = g @ W`` if *need_input_grad*, else None (nothing of shape ``(N, in_features)`` is made).
+        """
         x = self._input
         if x is None:
             raise RuntimeError("Linear.backward called before forward")
@@ -185,6 +194,6 @@ class Identity(Module):
         y: NDArray[Any] = _array.as_input(x, self.xp)
         return y
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
-        """Return *grad_output* unchanged."""
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
+        """Return *grad_output* unchanged if *need_input_grad*, else None."""
         return grad_output if need_input_grad else None

@@ -93,8 +93,8 @@ class Loss:
         if (
             type(pred) is np.ndarray  # (not a subclass: a masked array goes to as_float_array, which refuses it)
             and type(target) is np.ndarray
-            and pred.dtype == target.dtype
-            and pred.dtype in _array.FLOAT_DTYPES
+            and (dt := pred.dtype) is target.dtype  # ("is": the common case, without ==; equal ones convert below)
+            and dt in _array.FLOAT_DTYPES
         ):
             p, t = pred, target  # the common case, with no conversion to make
         else:

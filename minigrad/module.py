@@ -18,8 +18,22 @@ class Module:
 
     A module maps an input ``x`` to an output ``y = f(x; θ)`` in ``forward``
     and, given ``dL/dy`` in ``backward``, *adds* ``dL/dθ`` to each parameter's
-    ``grad`` and returns ``dL/dx`` (the chain rule, one layer at a time).
-    ``forward`` keeps only what ``backward`` needs, overwriting it each call.
+    ``grad`` and, when asked, returns ``dL/dx`` (the chain rule, one layer at
+    a time).  ``forward`` keeps only what ``backward`` needs, overwriting it
+    each call.
+
+    The contract of ``backward(grad_output, *, need_input_grad=False)``: it
+    always adds the parameter gradients; it returns ``dL/dx`` when
+    ``need_input_grad`` is True, and None otherwise (the input gradient is
+    then not computed).  As in PyTorch, where the data does not require a
+    gradient, the outermost call, ``model.backward(loss_fn.backward())``,
+    computes no ``dL/dX`` that nobody reads.  Whoever needs the input
+    gradient asks for it: a module made of sub-modules passes
+    ``need_input_grad=True`` to every sub-module whose input comes from
+    another sub-module, and its own flag to the one that receives its own
+    input (as :class:`~minigrad.Sequential` does); :func:`~minigrad.gradcheck`
+    asks for it to check it.  A layer that returns ``dL/dx`` even when not
+    asked is still correct, only slower.
 
     Parameters and sub-modules are ordinary attributes; ``named_parameters``
     finds them in the order they were assigned, which is also the order of
@@ -39,18 +53,22 @@ class Module:
         ...     def forward(self, x):
         ...         self.x = np.asarray(x, dtype=float)
         ...         return self.x * self.scale.data
-        ...     def backward(self, grad_output, *, need_input_grad=True):
+        ...     def backward(self, grad_output, *, need_input_grad=False):
         ...         self.scale.grad += (grad_output * self.x).sum(axis=0)
         ...         return grad_output * self.scale.data if need_input_grad else None
         >>> layer = Scale(2)
         >>> layer(np.array([[1.0, 2.0], [3.0, 4.0]]))
         array([[1., 2.],
                [3., 4.]])
-        >>> layer.backward(np.ones((2, 2)))
-        array([[1., 1.],
-               [1., 1.]])
+        >>> layer.backward(np.ones((2, 2))) is None  # the parameter gradient only
+        True
         >>> layer.scale.grad, [name for name, _ in layer.named_parameters()]
         (array([4., 6.]), ['scale'])
+        >>> layer.backward(np.ones((2, 2)), need_input_grad=True)  # adds again, and returns dL/dx
+        array([[1., 1.],
+               [1., 1.]])
+        >>> layer.scale.grad
+        array([ 8., 12.])
         >>> mg.gradcheck(layer, np.array([[1.0, 2.0], [3.0, 4.0]]), rng=0)
         True
         >>> state = layer.state_dict(); layer.scale.data[...] = 5.0
@@ -88,14 +106,16 @@ class Module:
         """Compute the output for input *x*."""
         raise NotImplementedError(f"{type(self).__name__} does not implement forward")
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
-        """Accumulate parameter gradients and return d loss / d input.
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
+        """Add d loss / d θ to each parameter's ``grad``; return d loss / d input if *need_input_grad*.
 
         Args:
             grad_output: d loss / d output of the last ``forward``.
-            need_input_grad: when False the input gradient is not computed and
-                None is returned; ``fit`` uses this for the first layer, whose
-                input (the data) needs no gradient.
+            need_input_grad: True to compute and return d loss / d input;
+                False (the default: the input is the data, which needs no
+                gradient) to skip it and return None.  A module made of
+                sub-modules passes True to every sub-module whose input
+                comes from another one (see the class docstring).
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 

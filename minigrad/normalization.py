@@ -173,8 +173,8 @@ class BatchNorm1d(Module):
         rv *= 1.0 - m
         rv += m * (var * (n / (n - 1)))
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
-        """Add ``sum(g x̂)`` and ``sum(g)`` to the parameter gradients; return ``dL/dx``."""
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
+        """Add ``sum(g x̂)`` and ``sum(g)`` to the parameter gradients; return ``dL/dx`` if asked, else None."""
         xhat = self._xhat
         if xhat is None:
             raise RuntimeError("BatchNorm1d.backward called before forward")
@@ -294,8 +294,8 @@ class LayerNorm(Module):
             y = y + self.bias.data
         return y  # type: ignore[no-any-return]
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
-        """Add ``sum(g x̂)`` and ``sum(g)`` over the samples to the parameter gradients; return ``dL/dx``."""
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
+        """Add ``sum(g x̂)`` and ``sum(g)`` over the samples to the parameter gradients; return ``dL/dx`` if asked."""
         xhat = self._xhat
         if xhat is None:
             raise RuntimeError("LayerNorm.backward called before forward")

@@ -113,8 +113,8 @@ class Parameter:
                 self._zeroed = False
             else:
                 g += product
-        elif self._zeroed and a.dtype == g.dtype and b.dtype == g.dtype:
-            np.dot(a, b, g)  # (out by position: the faster call)
+        elif self._zeroed and ((gd := g.dtype) is a.dtype or gd == a.dtype) and (gd is b.dtype or gd == b.dtype):
+            np.dot(a, b, g)  # (out by position: the faster call; "is" first: the common case, without ==)
             self._zeroed = False
         else:
             _array.add_into(self.grad, np.dot(a, b))

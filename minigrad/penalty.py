@@ -52,7 +52,7 @@ class L2Penalty(Loss):
         >>> loss_fn = L2Penalty(mg.MSELoss(), [layer.weight], alpha=0.5)
         >>> loss_fn(layer(np.array([[1.0], [1.0]])), np.array([[2.0], [2.0]]))   # 0 + 0.25 * 4 / 2
         0.5
-        >>> layer.zero_grad(); _ = layer.backward(loss_fn.backward()); layer.weight.grad   # 0.5 * 2 / 2
+        >>> layer.zero_grad(); layer.backward(loss_fn.backward()); layer.weight.grad   # 0.5 * 2 / 2
         array([[0.5]])
     """
 

@@ -21,8 +21,12 @@ class Sequential(Module):
         g_k = dL/dy,   g_{i-1} = f_i.backward(g_i)   (i = k, …, 1),   dL/dx = g_0
 
     Each layer's ``backward`` adds its own parameter gradients on the way.
-    ``backward(g, need_input_grad=False)`` passes the flag to the first layer
-    only, so the gradient with respect to the data is never computed.
+    Every layer after the first is asked for its input gradient
+    (``need_input_grad=True``: the next layer down needs it); the first layer
+    gets the Sequential's own flag.  So ``model.backward(g)``, with the
+    default ``need_input_grad=False``, never computes the gradient with
+    respect to the data, and ``model.backward(g, need_input_grad=True)``
+    returns ``dL/dx = g_0``.
 
     Parameters are named as in PyTorch, by the layer's position:
     ``"0.weight"``, ``"0.bias"``, ``"2.weight"``, …; ``parameters()``,
@@ -43,7 +47,9 @@ class Sequential(Module):
         ['0.weight', '0.bias', '2.weight', '2.bias']
         >>> model(np.ones((5, 3))).shape
         (5, 1)
-        >>> model.backward(np.ones((5, 1))).shape
+        >>> model.backward(np.ones((5, 1))) is None  # parameter gradients only
+        True
+        >>> model.backward(np.ones((5, 1)), need_input_grad=True).shape
         (5, 3)
     """
 
@@ -127,13 +133,13 @@ class Sequential(Module):
             h = layer(h)
         return h  # type: ignore[no-any-return]
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
-        """Back-propagate *grad_output* through the layers in reverse; return ``dL/dx`` or None."""
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
+        """Back-propagate *grad_output* through the layers in reverse; return ``dL/dx`` if asked, else None."""
         if not self._layers:
             return grad_output if need_input_grad else None
         g = grad_output
         for i in range(len(self._layers) - 1, 0, -1):
-            grad_input = self._layers[i].backward(g)  # layers after the first always pass a gradient on
+            grad_input = self._layers[i].backward(g, need_input_grad=True)  # the layer below needs it
             if grad_input is None:
                 raise RuntimeError(f"layer {i} ({type(self._layers[i]).__name__}).backward returned None")
             g = grad_input

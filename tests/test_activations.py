@@ -54,7 +54,7 @@ def test_forward_matches_the_formula_and_backward_matches_finite_differences(
     g = data.draw(hnp.arrays(np.float64, shape, elements=st.floats(-2, 2)))
     x_before = x.copy()
     np.testing.assert_allclose(act(x), reference(act, x), rtol=1e-14, atol=1e-300)
-    analytic = act.backward(g)
+    analytic = act.backward(g, need_input_grad=True)
     assert analytic is not None
     numeric = central_difference(lambda: float(np.sum(g * act(x))), x)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
@@ -67,15 +67,15 @@ def test_relu_gradient_at_zero_is_zero_and_leaky_relu_gradient_is_the_slope() ->
     relu, leaky = mg.ReLU(), mg.LeakyReLU(negative_slope=0.3)
     relu(x)
     leaky(x)
-    np.testing.assert_array_equal(relu.backward(np.ones(3)), [0.0, 0.0, 1.0])
-    np.testing.assert_array_equal(leaky.backward(np.ones(3)), [0.3, 0.3, 1.0])
+    np.testing.assert_array_equal(relu.backward(np.ones(3), need_input_grad=True), [0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(leaky.backward(np.ones(3), need_input_grad=True), [0.3, 0.3, 1.0])
 
 
 def test_relu_propagates_nan_and_blocks_gradients_of_negative_inputs() -> None:
     relu = mg.ReLU()
     out = relu(np.array([np.nan, -np.inf, 2.0]))
     assert np.isnan(out[0]) and out[1] == 0 and out[2] == 2
-    np.testing.assert_array_equal(relu.backward(np.array([1.0, np.inf, 1.0])), [0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(relu.backward(np.array([1.0, np.inf, 1.0]), need_input_grad=True), [0.0, 0.0, 1.0])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -85,7 +85,7 @@ def test_sigmoid_and_tanh_are_stable_at_plus_minus_1000(dtype: type) -> None:
         warnings.simplefilter("error")
         for act in (mg.Sigmoid(), mg.Tanh()):
             y = act(x)
-            g = act.backward(np.ones_like(x))
+            g = act.backward(np.ones_like(x), need_input_grad=True)
             assert y.dtype == dtype and g is not None and g.dtype == dtype
             assert np.isfinite(y).all() and np.isfinite(g).all()
     s = mg.Sigmoid()
@@ -137,7 +137,7 @@ def test_relu_backward_equals_where_bit_for_bit_signs_and_non_finite_included() 
     g[5, 8] = 1e308  # a finite g whose sum overflows
     relu = mg.ReLU()
     relu(x)
-    got = relu.backward(g)
+    got = relu.backward(g, need_input_grad=True)
     expected = np.where(x > 0, g, 0)
     assert got is not None
     np.testing.assert_array_equal(got, expected)

@@ -113,6 +113,18 @@ def test_markdown_opens_with_the_machine_the_date_and_the_command() -> None:
     assert ", with OPENBLAS_CORETYPE=Haswell;" in first
 
 
+def test_the_manual_loop_has_a_target_at_every_float64_size_up_to_2e5_rows() -> None:
+    def group(n: int, d: int, o: int, dtype: str) -> dict[str, Any]:
+        results = [{"name": name, "ratio": 1.0, "median_s": 1.0} for name in ("numpy-min", "minigrad manual loop")]
+        return {"kind": "step", "n": n, "d": d, "o": o, "dtype": dtype, "results": results}
+
+    sizes = [(1, 1, 1), (32, 10, 1), (1000, 100, 10), (10_000, 100, 1), (200_000, 100, 1), (1_000_000, 100, 1)]
+    groups = [group(n, d, o, dtype) for n, d, o in sizes for dtype in ("float64", "float32")]
+    targets = [t["target"] for t in report.summary(groups, {}, [10_000, 200_000, 1_000_000])["targets"]]
+    manual = [t for t in targets if t.startswith("manual/")]
+    assert manual == [f"manual/numpy-min {n}x{d}x{o} float64" for n, d, o in sizes[:-1]]
+
+
 def test_measure_interleaves_and_leaves_nothing_frozen() -> None:
     calls: list[str] = []
 

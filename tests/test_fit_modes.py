@@ -20,7 +20,7 @@ class Probe(mg.Module):
         self.seen.append((self.training, len(x)))
         return x
 
-    def backward(self, grad_output: Any, *, need_input_grad: bool = True) -> Any:
+    def backward(self, grad_output: Any, *, need_input_grad: bool = False) -> Any:
         return grad_output
 
 
@@ -172,7 +172,7 @@ class InterruptOnCall(mg.Module):
             raise KeyboardInterrupt
         return x
 
-    def backward(self, grad_output: Any, *, need_input_grad: bool = True) -> Any:
+    def backward(self, grad_output: Any, *, need_input_grad: bool = False) -> Any:
         return grad_output
 
 

@@ -21,7 +21,7 @@ class ScaledLinear(mg.Linear):
         super().__init__(*args, **kwargs)
         self.broken = broken
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
         x = self._input
         assert x is not None
         weight_grad = grad_output.T @ x
@@ -106,7 +106,7 @@ def test_grad_output_is_used_when_given() -> None:
             out: NDArray[Any] = self.x * np.array([1.0, 3.0])
             return out
 
-        def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
+        def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
             grad: NDArray[Any] = grad_output * np.array([1.0, 0.0])  # the second column is wrong
             return grad
 
@@ -131,7 +131,7 @@ def test_nan_gradients_fail() -> None:
         def forward(self, x: ArrayLike) -> NDArray[Any]:
             return np.asarray(x, dtype=float) * 2
 
-        def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
+        def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
             return grad_output * np.nan
 
     assert not mg.gradcheck(NanGrad(), np.ones(3), raise_exception=False, rng=0)

@@ -75,7 +75,7 @@ def test_need_input_grad_false_and_misuse(
 
 def test_gradcheck_catches_a_wrong_batchnorm_backward() -> None:
     class NoMeanTerm(mg.BatchNorm1d):
-        def backward(self, grad_output, *, need_input_grad=True):  # type: ignore[no-untyped-def]
+        def backward(self, grad_output, *, need_input_grad=False):  # type: ignore[no-untyped-def]
             grad = super().backward(grad_output, need_input_grad=need_input_grad)
             return grad + 0.1 * self._inv_std * grad_output.sum(axis=0)  # a wrong extra term
 
@@ -104,16 +104,18 @@ def test_dropout_same_seed_same_masks_and_scaling() -> None:
     assert abs(kept.mean() - 0.7) < 0.01
     g = RNG.normal(size=x.shape)
     y = a(x)
-    np.testing.assert_array_equal(a.backward(g), np.where(y != 0, g * (1 / 0.7), 0.0))
+    np.testing.assert_array_equal(a.backward(g, need_input_grad=True), np.where(y != 0, g * (1 / 0.7), 0.0))
 
 
 def test_dropout_eval_p0_p1_and_bad_p() -> None:
     x = RNG.normal(size=(5, 4))
     layer = mg.Dropout(0.5, rng=0).eval()
-    assert layer(x) is x and layer.backward(x) is x
+    assert layer(x) is x and layer.backward(x, need_input_grad=True) is x
     np.testing.assert_array_equal(mg.Dropout(0.0, rng=0)(x), x)
     ones = mg.Dropout(1.0, rng=0)
-    assert np.array_equal(ones(x), np.zeros_like(x)) and np.array_equal(ones.backward(x), np.zeros_like(x))
+    assert np.array_equal(ones(x), np.zeros_like(x)) and np.array_equal(
+        ones.backward(x, need_input_grad=True), np.zeros_like(x)
+    )
     for bad in (-0.1, 1.5, float("nan")):
         with pytest.raises(ValueError, match="between 0 and 1"):
             mg.Dropout(bad)
@@ -217,7 +219,7 @@ def test_softmax_function_is_stable_and_normalised() -> None:
     assert mg.softmax([[1, 2]]).dtype == np.float64 and mg.softmax(np.float32([1, 2])).dtype == np.float32
     assert mg.softmax(np.array(3.0)) == 1.0
     scalar = mg.Softmax()
-    assert scalar(np.array(3.0)) == 1.0 and scalar.backward(np.array(5.0)) == 0.0
+    assert scalar(np.array(3.0)) == 1.0 and scalar.backward(np.array(5.0), need_input_grad=True) == 0.0
     with pytest.raises(ValueError, match="out of range"):
         mg.softmax(z, axis=2)
     with pytest.raises(TypeError):

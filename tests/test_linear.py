@@ -57,7 +57,7 @@ def test_backward_matches_central_differences(case: tuple[mg.Linear, Array, Arra
 
     layer(X)
     layer.zero_grad()
-    grad_x = layer.backward(G)
+    grad_x = layer.backward(G, need_input_grad=True)
     assert grad_x is not None
     assert_grad_close("X", grad_x, central_difference(loss, X))
     assert_grad_close("weight", layer.weight.grad, central_difference(loss, layer.weight.data))
@@ -92,7 +92,7 @@ def test_forward_and_backward_match_the_formulas(case: tuple[mg.Linear, Array, A
     fout = W.shape[0]
     Y = layer(X)
     layer.zero_grad()
-    dX = layer.backward(G)
+    dX = layer.backward(G, need_input_grad=True)
     assert Y.shape == (n, fout)
     assert dX is not None and dX.shape == (n, fin)
     for i in range(n):
@@ -273,7 +273,7 @@ def test_float32_is_kept_end_to_end() -> None:
     loss_fn(Y, np.zeros((4, 2), dtype=np.float32))
     g = loss_fn.backward()
     assert g.dtype == np.float32
-    dX = layer.backward(g)
+    dX = layer.backward(g, need_input_grad=True)
     assert dX is not None and dX.dtype == np.float32
     assert layer.weight.grad.dtype == np.float32 and layer.bias.grad.dtype == np.float32
     opt = mg.SGD(layer.parameters(), lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True)
@@ -299,6 +299,6 @@ def test_a_weight_shared_by_two_layers_gets_both_gradients() -> None:
         model.zero_grad()
         h = first(X)
         second(h)
-        g_h = second.backward(G)
+        g_h = second.backward(G, need_input_grad=True)
         first.backward(g_h)
         np.testing.assert_allclose(first.weight.grad, G.T @ h + g_h.T @ X, rtol=1e-12)

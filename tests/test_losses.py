@@ -71,7 +71,7 @@ class LossAsModule(mg.Module):
     def forward(self, x: ArrayLike) -> NDArray[Any]:
         return np.array([self.loss(x, self.target)])
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
         return self.loss.backward() * float(grad_output[0])
 
 

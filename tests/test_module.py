@@ -26,8 +26,8 @@ class TwoLayer(mg.Module):
         self._h = self.first(x)
         return self.second(self._h * self.scale.data)
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
-        g_scaled = self.second.backward(grad_output)
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
+        g_scaled = self.second.backward(grad_output, need_input_grad=True)
         assert g_scaled is not None
         self.scale.grad += np.sum(g_scaled * self._h)
         return self.first.backward(g_scaled * self.scale.data, need_input_grad=need_input_grad)

@@ -25,7 +25,7 @@ class Recorder(mg.Module):
     def forward(self, x: ArrayLike) -> NDArray[Any]:
         return np.asarray(x, dtype=np.float64)
 
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
+    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
         self.flags.append(need_input_grad)
         return grad_output if need_input_grad else None
 
@@ -76,7 +76,7 @@ def test_forward_is_composition_and_backward_is_the_chain_rule(sizes: list[int],
         h = layer(h)
     np.testing.assert_array_equal(model(x), h)
     model.zero_grad()
-    grad_x = model.backward(g)
+    grad_x = model.backward(g, need_input_grad=True)
     # The same chain rule by hand, layer by layer in reverse.
     by_hand = {name: np.zeros_like(p.data) for name, p in model.named_parameters()}
     model(x)
@@ -85,7 +85,7 @@ def test_forward_is_composition_and_backward_is_the_chain_rule(sizes: list[int],
         layer = model[i]
         before = [p.grad.copy() for p in layer.parameters()]
         assert gg is not None
-        gg = layer.backward(gg)
+        gg = layer.backward(gg, need_input_grad=True)
         for (name, p), b in zip(layer.named_parameters(f"{i}."), before, strict=True):
             by_hand[name] = p.grad - b
     assert grad_x is not None and gg is not None
@@ -117,14 +117,16 @@ def test_gradients_match_an_independent_finite_difference(n: int, fin: int, seed
             assert abs(p.grad[idx] - numeric) <= 1e-7 + 1e-6 * abs(numeric), (name, idx, p.grad[idx], numeric)
 
 
-def test_need_input_grad_false_reaches_only_the_first_layer() -> None:
+def test_the_first_layer_gets_the_flag_and_every_later_layer_is_asked_for_its_input_gradient() -> None:
     first, second = Recorder(), Recorder()
     model = mg.Sequential(first, mg.Linear(2, 2, rng=0), second)
     model(np.ones((3, 2)))
-    assert model.backward(np.ones((3, 2)), need_input_grad=False) is None
+    assert model.backward(np.ones((3, 2))) is None  # the default: no gradient for the data
     assert first.flags == [False] and second.flags == [True]
-    assert model.backward(np.ones((3, 2))) is not None
-    assert first.flags == [False, True]
+    assert model.backward(np.ones((3, 2)), need_input_grad=False) is None
+    assert first.flags == [False, False] and second.flags == [True, True]
+    assert model.backward(np.ones((3, 2)), need_input_grad=True) is not None
+    assert first.flags == [False, False, True] and second.flags == [True, True, True]
 
 
 def test_a_layer_may_appear_only_once_and_layers_must_be_modules() -> None:
@@ -159,13 +161,14 @@ def test_empty_sequential_is_the_identity() -> None:
     model = mg.Sequential()
     x = np.ones((2, 2))
     assert model(x) is x
-    assert model.backward(x) is x
+    assert model.backward(x, need_input_grad=True) is x
+    assert model.backward(x) is None
     assert model.parameters() == [] and len(model) == 0 and repr(model) == "Sequential()"
 
 
 def test_a_middle_layer_that_returns_no_input_gradient_is_an_error() -> None:
     class NoGrad(Recorder):
-        def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = True) -> NDArray[Any] | None:
+        def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
             return None
 
     model = mg.Sequential(mg.Linear(2, 2, rng=0), NoGrad())

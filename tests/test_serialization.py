@@ -356,7 +356,7 @@ class RunningMean(mg.Module):
         self.running_mean += (self.x.mean(axis=0) - self.running_mean) / self.count
         return self.x * self.scale.data
 
-    def backward(self, grad_output: Array, *, need_input_grad: bool = True) -> Array | None:
+    def backward(self, grad_output: Array, *, need_input_grad: bool = False) -> Array | None:
         self.scale.grad += (grad_output * self.x).sum(axis=0)
         return grad_output * self.scale.data if need_input_grad else None
 

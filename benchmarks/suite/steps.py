@@ -120,7 +120,7 @@ def minigrad_fit_calls(X: NDArray[Any], y: NDArray[Any], W0: NDArray[Any], b0: N
 
 
 def minigrad_manual(X: NDArray[Any], y: NDArray[Any], W0: NDArray[Any], b0: NDArray[Any], lr: float) -> Runner:
-    """The manual loop: ``model(X)``, loss, ``zero_grad``, ``backward``, ``step``."""
+    """The manual loop exactly as a newcomer writes it: loss, ``zero_grad``, ``backward``, ``step``, no flags."""
     model = minigrad_model(X.shape[1], y.shape[1], W0, b0)
     opt = mg.SGD(model.parameters(), lr=lr)
     loss_fn = mg.MSELoss()
@@ -128,10 +128,9 @@ def minigrad_manual(X: NDArray[Any], y: NDArray[Any], W0: NDArray[Any], b0: NDAr
     def run(k: int) -> float:
         loss = 0.0
         for _ in range(k):
-            pred = model(X)
-            loss = loss_fn(pred, y)
+            loss = loss_fn(model(X), y)
             opt.zero_grad()
-            model.backward(loss_fn.backward(), need_input_grad=False)
+            model.backward(loss_fn.backward())
             opt.step()
         return loss
 

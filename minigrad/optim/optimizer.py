@@ -79,9 +79,9 @@ class Optimizer:
         self.state: list[dict[str, StateValue]] = [{} for _ in plist]
 
     def zero_grad(self) -> None:
-        """Set the gradient of every parameter to zeros."""
+        """Set the gradient of every parameter to zeros (lazily: see :class:`~minigrad.Parameter`)."""
         for p in self.params:
-            p.zero_grad()
+            p._zeroed = True  # Parameter.zero_grad, inlined: this runs once per step
 
     def step(self) -> None:
         """Update every parameter in place from its ``grad``."""

@@ -83,11 +83,12 @@ class SGD(Optimizer):
         if mu == 0 and wd == 0:  # plain gradient descent: θ ← θ - γ g, with no state
             for p in self.params:
                 d = p.data
+                g = p.grad if p._zeroed else p._grad  # (the grad property, inlined: this runs once per step)
                 if d.size == 1 and p.xp is np:  # one number (torch's size is a method): NumPy scalars, 3x faster
                     i = (0,) * d.ndim
-                    d[i] = d[i] - p.grad[i] * lr
+                    d[i] = d[i] - g[i] * lr
                 else:
-                    d -= p.grad * lr  # (grad * lr is lr * grad, and a little faster for tiny arrays)
+                    d -= g * lr  # (grad * lr is lr * grad, and a little faster for tiny arrays)
             return
         for p, state in zip(self.params, self.state, strict=True):
             g = p.grad
