@@ -114,7 +114,7 @@ class Parameter:
             else:
                 g += product
         elif self._zeroed and a.dtype == g.dtype and b.dtype == g.dtype:
-            np.dot(a, b, g)  # (out by position: the faster call)
+            a.dot(b, g)  # np.dot(a, b, g) without its dispatch (and out by position: the faster call)
             self._zeroed = False
         else:
             _array.add_into(self.grad, np.dot(a, b))
