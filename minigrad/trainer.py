@@ -810,8 +810,10 @@ def minibatch_epoch(
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         rows: Any = slice(start, stop) if order is None else order[start:stop]
-        if order is None or xp is np:
+        if order is None:
             xb, yb = X[rows], y[rows]
+        elif xp is np:  # ndarray.take gathers whole rows, about twice as fast as X[rows] on a batch
+            xb, yb = X.take(rows, 0), y.take(rows, 0)
         else:
             xb, yb = xp.take(X, rows, axis=0), xp.take(y, rows, axis=0)
         if convert:
