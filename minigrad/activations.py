@@ -77,16 +77,15 @@ class ReLU(Module):
             return None
         if self.xp is not np:  # the general path: standard calls only
             return self.xp.where(mask, grad_output, 0.0)  # type: ignore[no-any-return]
-        # np.where(mask, g, 0), computed as g * mask: in a training step, between the step's other
-        # operations, np.where takes about 5x as long (NumPy 2.4).  The product gives the same numbers
-        # except -0.0 (a negative g times False), which adding 0.0 turns into 0.0, and NaN where an inf or
-        # NaN in g meets False, which the sum detects and the exact assignment below clears.
-        with np.errstate(invalid="ignore", over="ignore"):  # inf * False, and sums of large numbers
-            grad: NDArray[Any] = grad_output * mask
-            grad += 0.0
-            total = np.add.reduce(grad, None)
-        if not math.isfinite(total):
-            grad[~mask] = 0
+        # np.where(mask, g, 0), computed as g * mask when g is finite: np.where branches on every element,
+        # and on the fresh mask of each training step it takes about 3x as long as the product (NumPy 2.4).
+        # For a finite g the product gives the same numbers except -0.0 (a negative g times False), which
+        # adding 0.0 turns into 0.0.  A finite sum of squares (one BLAS call) says g is finite; an inf or
+        # NaN in g (inf * False would be NaN), or a sum that overflows, takes np.where itself.
+        if not math.isfinite(np.vdot(grad_output, grad_output)):
+            return np.where(mask, grad_output, 0.0)
+        grad: NDArray[Any] = grad_output * mask
+        grad += 0.0
         return grad
 
 

@@ -114,7 +114,7 @@ class Parameter:
             else:
                 g += product
         elif self._zeroed and ((gd := g.dtype) is a.dtype or gd == a.dtype) and (gd is b.dtype or gd == b.dtype):
-            np.dot(a, b, g)  # (out by position: the faster call; "is" first: the common case, without ==)
+            a.dot(b, g)  # np.dot(a, b, g) without its dispatch; "is" first: the common case, without ==
             self._zeroed = False
         else:
             _array.add_into(self.grad, np.dot(a, b))

@@ -311,6 +311,30 @@ def test_divergence_with_minibatches() -> None:
     assert np.isfinite(model.weight.data).all()
 
 
+def test_an_overflowing_update_after_a_callback_set_the_weights_restores_those_weights() -> None:
+    """Mini-batches reuse the copy taken after each update as the next one's save, within an epoch only:
+    a callback that sets the weights between epochs is followed by a new save, which a failed update puts back."""
+    model = mg.Sequential(mg.Linear(2, 3, rng=1), mg.Tanh(), mg.Linear(3, 1, rng=2))
+    X, y = data(n=8)
+    opt = mg.SGD(model.parameters(), lr=0.01)
+    set_by_callback: dict[str, Array] = {}
+
+    def set_weights(epoch: int, logs: dict[str, Any]) -> None:
+        if epoch == 1:
+            for p in model.parameters():
+                p.data[...] = 0.5
+            set_by_callback.update(model.state_dict())
+            opt.lr = 1e308  # the next update overflows to inf
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(mg.DivergenceError, match="epoch 2") as info:
+            fit(model, X, 1e6 * y, optimizer=opt, epochs=3, batch_size=2, rng=0, callbacks=[set_weights])
+    assert "a parameter" in str(info.value)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, set_by_callback[name], err_msg=name)
+
+
 # -- Ctrl-C -----------------------------------------------------------------------------------
 
 

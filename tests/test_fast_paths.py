@@ -177,6 +177,28 @@ def test_all_finite_finds_any_nan_or_inf(dtype: Any, bad: float) -> None:
             assert not _array.all_finite([np.ones(3, dtype=dtype), a]), (size, i)
 
 
+@pytest.mark.parametrize("dtypes", [(np.float64,) * 3, (np.float32,) * 3, (np.float32, np.float64, np.float32)])
+def test_a_snapshot_finds_any_nan_or_inf_and_accepts_values_whose_squares_overflow(dtypes: tuple[Any, ...]) -> None:
+    """The trainer's parameter copies: one flat array (one dot product) when the dtypes agree, else one each."""
+    params = [mg.Parameter(np.ones(shape, dtype=dt)) for shape, dt in zip([(2, 3), (3,), ()], dtypes, strict=True)]
+    snap = trainer.Snapshot(params, np)
+    assert (snap.flat is not None) == (len(set(dtypes)) == 1)
+    for p in params:
+        p.data[...] = np.finfo(p.data.dtype).max
+    snap.take()
+    assert snap.is_finite()
+    for i, p in enumerate(params):
+        for bad in (np.nan, np.inf, -np.inf):
+            for flat_index in range(p.data.size):
+                p.data.reshape(-1)[flat_index] = bad
+                snap.take()
+                assert not snap.is_finite(), (i, bad, flat_index)
+                p.data[...] = 1.0
+                snap.take()
+                assert snap.is_finite()
+    assert all(saved is not p.data and not np.shares_memory(saved, p.data) for saved, p in snap.pairs)
+
+
 def test_check_finite_accepts_finite_blocks_whose_sum_overflows() -> None:
     X = np.full((5, 3), np.finfo(np.float64).max)
     X[::2] *= -1

@@ -141,6 +141,10 @@ def summary(groups: list[dict[str, Any]], memory: dict[str, Any], sweep: list[in
             for r in g["results"]:
                 if r["name"].startswith("minigrad"):
                     target(f"mini-batch {g['batch_size']} fit/numpy loop", r["ratio"], 1.3)
+        elif g["kind"] == "mlp":
+            for r in g["results"]:
+                if r["name"].startswith("minigrad"):
+                    target("MLP epoch fit/hand-written NumPy MLP", r["ratio"], 1.2)
     return out
 
 
