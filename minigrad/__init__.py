@@ -13,18 +13,14 @@ The seed's three steps, with arrays::
 
 # _startup comes first: under `python -m minigrad` it makes a Ctrl-C while NumPy loads exit quietly (status 130).
 from minigrad import _startup as _startup
-from minigrad import init
-from minigrad.activations import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh, softmax
-from minigrad.callbacks import Callback, EarlyStopping, ModelCheckpoint, PrintLoss
-from minigrad.convergence import NoImprovementStopping
-from minigrad.dropout import Dropout
-from minigrad.errors import DivergenceError
-from minigrad.fit import fit
-from minigrad.flatten import Flatten
-from minigrad.gradcheck import GradcheckError, gradcheck
-from minigrad.history import History
-from minigrad.linear import Identity, Linear
-from minigrad.losses import (
+from minigrad.io.serialization import load, save
+from minigrad.nn import init
+from minigrad.nn.activations import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh, softmax
+from minigrad.nn.dropout import Dropout
+from minigrad.nn.flatten import Flatten
+from minigrad.nn.gradcheck import GradcheckError, gradcheck
+from minigrad.nn.linear import Identity, Linear
+from minigrad.nn.losses import (
     BCEWithLogitsLoss,
     CrossEntropyLoss,
     HuberLoss,
@@ -32,16 +28,20 @@ from minigrad.losses import (
     Loss,
     MSELoss,
 )
-from minigrad.metrics import accuracy, r2_score
-from minigrad.module import Module
-from minigrad.normalization import BatchNorm1d, LayerNorm
+from minigrad.nn.module import Module
+from minigrad.nn.normalization import BatchNorm1d, LayerNorm
+from minigrad.nn.output_losses import HalfPoissonLoss, HalfSquaredLoss, SigmoidLogLoss, SoftmaxLogLoss
+from minigrad.nn.parameter import Parameter
+from minigrad.nn.sequential import Sequential
 from minigrad.optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, clip_grad_norm_, clip_grad_value_
-from minigrad.output_losses import HalfPoissonLoss, HalfSquaredLoss, SigmoidLogLoss, SoftmaxLogLoss
-from minigrad.parameter import Parameter
-from minigrad.penalty import L2Penalty
-from minigrad.progress import Progress
-from minigrad.sequential import Sequential
-from minigrad.serialization import load, save
+from minigrad.optim.penalty import L2Penalty
+from minigrad.training.callbacks import Callback, EarlyStopping, ModelCheckpoint, PrintLoss
+from minigrad.training.convergence import NoImprovementStopping
+from minigrad.training.errors import DivergenceError
+from minigrad.training.fit import fit
+from minigrad.training.history import History
+from minigrad.training.metrics import accuracy, r2_score
+from minigrad.training.progress import Progress
 
 __version__ = "0.1.0"
 

@@ -46,10 +46,10 @@ from typing import Any, NoReturn, TextIO
 
 import minigrad
 from minigrad import seed
-from minigrad.callbacks import Callback, Logs
-from minigrad.errors import DivergenceError
-from minigrad.module import Module
+from minigrad.nn.module import Module
 from minigrad.plot import MissingExtraError
+from minigrad.training.callbacks import Callback, Logs
+from minigrad.training.errors import DivergenceError
 
 __all__ = ["EXAMPLES", "bench_path", "build_parser", "main"]
 

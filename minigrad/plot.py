@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from minigrad.history import History
+    from minigrad.training.history import History
 
 __all__ = [
     "FORMATS",
@@ -236,7 +236,7 @@ def history_figure(history: History, *, title: str | None = None) -> Figure:
         TypeError: the losses are not numbers.
 
     Example:
-        >>> from minigrad.history import History
+        >>> from minigrad.training.history import History
         >>> if has_matplotlib():
         ...     fig = history_figure(History(loss=[1e4, 1.0, 1e-4]))
         ...     assert fig.axes[0].get_yscale() == "log"
@@ -293,7 +293,7 @@ def plot_history(history: History, path: str | os.PathLike[str], *, title: str |
 
     Example:
         >>> import tempfile, pathlib
-        >>> from minigrad.history import History
+        >>> from minigrad.training.history import History
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "loss.png"
         >>> if has_matplotlib():
         ...     written = plot_history(History(loss=[4.0, 1.0, 0.25, 0.0625]), path)

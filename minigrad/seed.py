@@ -16,13 +16,13 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from minigrad.callbacks import Callback, Logs
-from minigrad.fit import fit
-from minigrad.history import History
-from minigrad.linear import Linear
-from minigrad.losses import MSELoss
-from minigrad.module import Module
+from minigrad.nn.linear import Linear
+from minigrad.nn.losses import MSELoss
+from minigrad.nn.module import Module
 from minigrad.optim.sgd import SGD
+from minigrad.training.callbacks import Callback, Logs
+from minigrad.training.fit import fit
+from minigrad.training.history import History
 
 #: The seed's numbers: Mad Max (1980), budget $200,000, gross $99,750,000.
 BUDGET = 200_000.0

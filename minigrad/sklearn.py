@@ -19,11 +19,11 @@ scikit-learn's pieces written as minigrad ones:
 
 - the solvers: ``"sgd"`` is :class:`~minigrad.optim.VelocitySGD`, ``"adam"``
   is :class:`~minigrad.optim.AdamEpsHat`;
-- the loss: :mod:`minigrad.output_losses` (softmax, logistic or identity output)
-  wrapped in :class:`~minigrad.penalty.L2Penalty` (``alpha``);
+- the loss: :mod:`minigrad.nn.output_losses` (softmax, logistic or identity output)
+  wrapped in :class:`~minigrad.optim.penalty.L2Penalty` (``alpha``);
 - ``learning_rate="invscaling"`` is :class:`~minigrad.optim.InverseScalingLR`;
 - ``tol``/``n_iter_no_change``, ``learning_rate="adaptive"`` and
-  ``early_stopping`` are :class:`~minigrad.convergence.NoImprovementStopping`.
+  ``early_stopping`` are :class:`~minigrad.training.convergence.NoImprovementStopping`.
 
 **Exactness.** With the same ``random_state`` the initial weights are
 scikit-learn's (its Glorot-uniform draws from its ``RandomState``, in its
@@ -92,20 +92,20 @@ except ImportError as exc:  # pragma: no cover - the tests run with scikit-learn
         "minigrad.sklearn needs scikit-learn 1.6 or newer: pip install 'minigrad[data]' (or pip install scikit-learn)"
     ) from exc
 
-from minigrad.activations import ReLU, Sigmoid, Tanh
-from minigrad.callbacks import Callback
-from minigrad.convergence import NoImprovementStopping
-from minigrad.fit import fit as _fit
-from minigrad.linear import Linear
-from minigrad.losses import CrossEntropyLoss, MSELoss
-from minigrad.module import Module
+from minigrad.nn.activations import ReLU, Sigmoid, Tanh
+from minigrad.nn.linear import Linear
+from minigrad.nn.losses import CrossEntropyLoss, MSELoss
+from minigrad.nn.module import Module
+from minigrad.nn.output_losses import HalfPoissonLoss, HalfSquaredLoss, OutputLoss, SigmoidLogLoss, SoftmaxLogLoss
+from minigrad.nn.sequential import Sequential
 from minigrad.optim.adam_eps_hat import AdamEpsHat
 from minigrad.optim.inverse_scaling import InverseScalingLR
 from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.penalty import L2Penalty
 from minigrad.optim.velocity_sgd import VelocitySGD
-from minigrad.output_losses import HalfPoissonLoss, HalfSquaredLoss, OutputLoss, SigmoidLogLoss, SoftmaxLogLoss
-from minigrad.penalty import L2Penalty
-from minigrad.sequential import Sequential
+from minigrad.training.callbacks import Callback
+from minigrad.training.convergence import NoImprovementStopping
+from minigrad.training.fit import fit as _fit
 
 __all__ = ["MLP", "MLPClassifier", "MLPRegressor", "NeuralNetClassifier", "NeuralNetRegressor"]
 

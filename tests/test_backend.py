@@ -541,7 +541,7 @@ def test_ctrl_c_in_the_middle_of_an_update_is_undone(xp: ArrayLibrary) -> None:
 
     opt = Interrupted(model.parameters(), lr=0.01)
     seen: list[list[np.ndarray[Any, Any]]] = []
-    record = mg.callbacks.FunctionCallback(lambda epoch, logs: seen.append(_snapshot(model, xp)) and None)
+    record = mg.training.callbacks.FunctionCallback(lambda epoch, logs: seen.append(_snapshot(model, xp)) and None)
     with pytest.raises(KeyboardInterrupt):
         mg.fit(model, xp.asarray(X), xp.asarray(y), loss=mg.MSELoss(), optimizer=opt, epochs=5, callbacks=[record])
     assert len(seen) == 2
@@ -627,7 +627,7 @@ def test_a_numpy_model_refuses_tensors_of_another_library(xp: ArrayLibrary) -> N
     with pytest.raises(TypeError, match=rf"target is a {xp.name} array"):
         mg.MSELoss()(y, xp.asarray(y))
     # metrics are numbers: they read any library
-    assert mg.metrics.r2_score(xp.asarray(y[:, 0]), y[:, 0]) == 1.0
+    assert mg.training.metrics.r2_score(xp.asarray(y[:, 0]), y[:, 0]) == 1.0
 
 
 def test_init_fills_weights_of_any_library_with_the_numpy_numbers(xp: ArrayLibrary) -> None:

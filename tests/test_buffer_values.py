@@ -1,7 +1,7 @@
 """A BatchNorm1d state with a negative or non-finite running_var, or a negative count, is refused, nothing changed.
 
 Both ways in, ``Module.load_state_dict`` and ``mg.load``, apply one rule
-(``minigrad.module.check_buffer_value``) to every value before writing any.
+(``minigrad.nn.module.check_buffer_value``) to every value before writing any.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad.module import check_buffer_value, nonnegative_buffers
+from minigrad.nn.module import check_buffer_value, nonnegative_buffers
 
 
 def make(seed: int) -> mg.Sequential:

@@ -152,7 +152,7 @@ def test_an_interrupted_restore_puts_back_the_parameters_and_the_optimizer_state
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Without a tracer: a Ctrl-C as the optimizer's state is being installed undoes the parameters too."""
-    from minigrad.callbacks import load_all_or_none
+    from minigrad.training.callbacks import load_all_or_none
 
     model, opt = manual(2, OPTIMIZERS["momentum"])
     last = snapshot(model, opt)

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from minigrad import cli, seed
-from minigrad.errors import DivergenceError
 from minigrad.plot import MissingExtraError
+from minigrad.training.errors import DivergenceError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,7 +4,7 @@ Tests that take the ``scheduler`` fixture run under Dask's default threaded sche
 a ``dask.distributed`` ``LocalCluster`` (2 workers on 127.0.0.1, threads, shared by the module
 and closed at its end); the others under the threaded scheduler alone.  One test runs on a
 cluster of 2 worker processes and measures the client's memory.
-What reaches the client is counted by wrapping ``minigrad.dask_blocks._compute``, the one
+What reaches the client is counted by wrapping ``minigrad.nn.dask_blocks._compute``, the one
 place where minigrad asks Dask for results.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import dask_blocks
+from minigrad.nn import dask_blocks
 
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
@@ -346,7 +346,7 @@ def test_shuffled_minibatches_are_reproducible_and_learn(scheduler: str, compute
 
 
 def test_block_shuffled_epoch_sees_every_row_once_in_batches_within_blocks() -> None:
-    from minigrad.blockwise import block_shuffled_epoch
+    from minigrad.nn.blockwise import block_shuffled_epoch
 
     class Recorder:
         loss = mg.MSELoss()

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from minigrad._erf import _PIECES, erf, erfc
+from minigrad.nn._erf import _PIECES, erf, erfc
 
 ULP = np.finfo(np.float64).eps
 

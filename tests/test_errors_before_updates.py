@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import trainer as trainer_module
+from minigrad.training import trainer as trainer_module
 
 
 @contextmanager

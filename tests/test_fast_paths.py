@@ -1,7 +1,7 @@
 """The fast paths give the numbers of the plain ones.
 
 fit trains a single Linear layer under MSELoss with a fused step
-(``minigrad.trainer.LinearMSEStep``): the same arithmetic as ``Linear`` +
+(``minigrad.training.trainer.LinearMSEStep``): the same arithmetic as ``Linear`` +
 ``MSELoss`` operation for operation on small data (so the same bits), and a
 row-blocked single pass over X on large data (the same numbers to float
 rounding).  A subclass of Linear takes the general path, so comparing the two
@@ -20,9 +20,10 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import _array, trainer
-from minigrad.fit import check_data
-from minigrad.trainer import LinearMSEStep, Trainer
+from minigrad.backend import _array
+from minigrad.training import trainer
+from minigrad.training.fit import check_data
+from minigrad.training.trainer import LinearMSEStep, Trainer
 
 Array = np.ndarray[Any, Any]
 

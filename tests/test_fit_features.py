@@ -13,9 +13,9 @@ import pytest
 from numpy.typing import NDArray
 
 import minigrad as mg
-from minigrad.callbacks import EarlyStopping
-from minigrad.metrics import accuracy, r2_score
 from minigrad.optim import Adam, ExponentialLR, StepLR
+from minigrad.training.callbacks import EarlyStopping
+from minigrad.training.metrics import accuracy, r2_score
 
 Array = NDArray[np.float64]
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import init
+from minigrad.nn import init
 
 
 @pytest.mark.parametrize(

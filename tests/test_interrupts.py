@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import trainer as trainer_module
-from minigrad.callbacks import load_all_or_none
+from minigrad.training import trainer as trainer_module
+from minigrad.training.callbacks import load_all_or_none
 
 PACKAGE_DIR = os.path.dirname(mg.__file__)
 
@@ -395,7 +395,7 @@ def test_early_stopping_restore_undoes_a_load_cut_short(monkeypatch: pytest.Monk
     last = model.state_dict()
     best = {name: value + 1.0 for name, value in last.items()}
     copies = []
-    copy_into = mg.module._array.copy_into
+    copy_into = mg.nn.module._array.copy_into
 
     def interrupted_copy(dst: Any, src: Any) -> None:
         copies.append(1)
@@ -403,7 +403,7 @@ def test_early_stopping_restore_undoes_a_load_cut_short(monkeypatch: pytest.Monk
             raise KeyboardInterrupt
         copy_into(dst, src)
 
-    monkeypatch.setattr(mg.module._array, "copy_into", interrupted_copy)
+    monkeypatch.setattr(mg.nn.module._array, "copy_into", interrupted_copy)
     with pytest.raises(KeyboardInterrupt):
         load_all_or_none(model, best)
     monkeypatch.undo()

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import _archive
+from minigrad.io import _archive
 
 GiB = 1 << 30
 
@@ -282,7 +282,7 @@ def gibibyte_of_zeros() -> tuple[bytes, int, int]:
 
 
 class CountingOpen:
-    """``open`` for minigrad._archive that counts the bytes read through the files it opens."""
+    """``open`` for minigrad.io._archive that counts the bytes read through the files it opens."""
 
     def __init__(self) -> None:
         self.bytes_read = 0

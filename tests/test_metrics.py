@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from minigrad.metrics import accuracy, r2_score
+from minigrad.training.metrics import accuracy, r2_score
 
 Array = NDArray[np.float64]
 

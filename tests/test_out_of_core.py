@@ -2,7 +2,7 @@
 
 A float X of at least ``trainer.STREAM_MIN_BYTES`` keeps its dtype through the input checks
 and is converted one block at a time; models other than the fused Linear + MSELoss take the
-block-wise step of ``minigrad.blockwise`` there (the same algorithm as on Dask, on NumPy
+block-wise step of ``minigrad.nn.blockwise`` there (the same algorithm as on Dask, on NumPy
 blocks); shuffled mini-batches over a large memmap go block by block.  The sizes are made
 small with monkeypatch, except in the one test that fits a 1 GB memmap and measures memory.
 """
@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import blockwise, trainer
-from minigrad.fit import check_data
+from minigrad.nn import blockwise
+from minigrad.training import trainer
+from minigrad.training.fit import check_data
 
 N, D = 3000, 6
 

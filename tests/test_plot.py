@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from minigrad import plot
-from minigrad.history import History
 from minigrad.plot import MissingExtraError
+from minigrad.training.history import History
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

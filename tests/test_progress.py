@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad.progress import Progress, format_duration, format_line
+from minigrad.training.progress import Progress, format_duration, format_line
 
 
 class FakeTerminal(io.StringIO):

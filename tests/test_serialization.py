@@ -16,8 +16,8 @@ import pytest
 from numpy.typing import NDArray
 
 import minigrad as mg
-from minigrad import _array as mg_array
-from minigrad import serialization
+from minigrad.backend import _array as mg_array
+from minigrad.io import serialization
 from minigrad.optim import Adam
 
 Array = NDArray[np.float64]

@@ -1,4 +1,4 @@
-"""Compute the Chebyshev coefficients in ``minigrad/_erf.py`` (a development tool; needs mpmath).
+"""Compute the Chebyshev coefficients in ``minigrad/nn/_erf.py`` (a development tool; needs mpmath).
 
 Each piece of ``erf``/``erfc`` is a smooth function ``f`` on an interval ``[lo, hi]``, interpolated at
 ``n`` Chebyshev points of the first kind in 40-digit arithmetic::
@@ -11,7 +11,7 @@ rule; the ``m_k`` shrink geometrically, so Horner's rule in float64 loses nothin
 ``erf(x) / x`` as a function of ``u = x²`` on ``[0, 0.75²]``, and ``erfcx(a) = exp(a²) erfc(a)`` on
 ``[0.75, 2]``, ``[2, 4]``, ``[4, 8]``, ``[8, 14]``, ``[14, 27]``.  ``n`` is the smallest count whose
 relative error, checked at 301 points per piece, is below 1e-17.  Run ``python tools/erf_coefficients.py``
-and paste its output over ``_PIECES`` in ``minigrad/_erf.py``.
+and paste its output over ``_PIECES`` in ``minigrad/nn/_erf.py``.
 """
 
 from __future__ import annotations

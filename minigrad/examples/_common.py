@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from minigrad.history import History
 from minigrad.plot import MissingExtraError
+from minigrad.training.history import History
 
 
 def load_sklearn_data(loader: str, example: str) -> tuple[NDArray[np.float64], NDArray[Any]]:

@@ -16,13 +16,13 @@ import os
 
 import numpy as np
 
-from minigrad import _array
+from minigrad.backend import _array
 from minigrad.examples._common import load_sklearn_data, maybe_plot, report, split, standardize
-from minigrad.fit import fit
-from minigrad.linear import Linear
-from minigrad.losses import MSELoss
-from minigrad.metrics import r2_score
+from minigrad.nn.linear import Linear
+from minigrad.nn.losses import MSELoss
 from minigrad.optim import SGD
+from minigrad.training.fit import fit
+from minigrad.training.metrics import r2_score
 
 EPOCHS = 300
 LR = 0.1

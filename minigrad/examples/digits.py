@@ -15,16 +15,16 @@ import os
 
 import numpy as np
 
-from minigrad import _array
-from minigrad.activations import ReLU
-from minigrad.callbacks import EarlyStopping
+from minigrad.backend import _array
 from minigrad.examples._common import load_sklearn_data, maybe_plot, report, split, standardize
-from minigrad.fit import fit
-from minigrad.linear import Linear
-from minigrad.losses import CrossEntropyLoss
-from minigrad.metrics import accuracy
+from minigrad.nn.activations import ReLU
+from minigrad.nn.linear import Linear
+from minigrad.nn.losses import CrossEntropyLoss
+from minigrad.nn.sequential import Sequential
 from minigrad.optim import Adam
-from minigrad.sequential import Sequential
+from minigrad.training.callbacks import EarlyStopping
+from minigrad.training.fit import fit
+from minigrad.training.metrics import accuracy
 
 HIDDEN = 64
 LR = 0.005

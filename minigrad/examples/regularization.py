@@ -33,20 +33,20 @@ from typing import Any
 
 import numpy as np
 
-from minigrad import _array
-from minigrad.activations import ReLU
-from minigrad.dropout import Dropout
+from minigrad.backend import _array
 from minigrad.examples._common import load_sklearn_data, report, split, standardize
-from minigrad.fit import fit
-from minigrad.history import History
-from minigrad.linear import Linear
-from minigrad.losses import CrossEntropyLoss
-from minigrad.metrics import accuracy
-from minigrad.module import Module
-from minigrad.normalization import BatchNorm1d
+from minigrad.nn.activations import ReLU
+from minigrad.nn.dropout import Dropout
+from minigrad.nn.linear import Linear
+from minigrad.nn.losses import CrossEntropyLoss
+from minigrad.nn.module import Module
+from minigrad.nn.normalization import BatchNorm1d
+from minigrad.nn.sequential import Sequential
 from minigrad.optim import Adam, AdamW, Optimizer
 from minigrad.optim.lr_scheduler import CosineAnnealingLR
-from minigrad.sequential import Sequential
+from minigrad.training.fit import fit
+from minigrad.training.history import History
+from minigrad.training.metrics import accuracy
 
 TRAIN_SIZE = 400
 LABEL_NOISE = 0.3

@@ -14,15 +14,15 @@ import os
 
 import numpy as np
 
-from minigrad import _array
-from minigrad.activations import Tanh
+from minigrad.backend import _array
 from minigrad.examples._common import maybe_plot, report
-from minigrad.fit import fit
-from minigrad.linear import Linear
-from minigrad.losses import MSELoss
-from minigrad.metrics import r2_score
+from minigrad.nn.activations import Tanh
+from minigrad.nn.linear import Linear
+from minigrad.nn.losses import MSELoss
+from minigrad.nn.sequential import Sequential
 from minigrad.optim import Adam, StepLR
-from minigrad.sequential import Sequential
+from minigrad.training.fit import fit
+from minigrad.training.metrics import r2_score
 
 N_TRAIN = 256
 HIDDEN = 16

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
-from minigrad.module import Module
+from minigrad.nn.module import Module
+from minigrad.nn.parameter import Parameter
 from minigrad.optim.optimizer import Optimizer, StateValue, _buffer, _check_number, _step_count, check_stepped_state
-from minigrad.parameter import Parameter
 
 
 def _check_betas(betas: tuple[float, float]) -> tuple[float, float]:

@@ -9,11 +9,11 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from minigrad import _array
-from minigrad.module import Module
+from minigrad.backend import _array
+from minigrad.nn.module import Module
+from minigrad.nn.parameter import Parameter
 from minigrad.optim.adam import _check_betas
 from minigrad.optim.optimizer import Optimizer, _buffer, _check_number, _step_count
-from minigrad.parameter import Parameter
 
 #: ``(m, v, g, work, denominator, views)``: every parameter's moments, gradient and update side by side
 #: in 1-D arrays, and per parameter the views ``(m, v, g, work)`` of its shape into them.

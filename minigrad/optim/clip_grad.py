@@ -7,9 +7,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from minigrad import _array
-from minigrad.module import Module
-from minigrad.parameter import Parameter
+from minigrad.backend import _array
+from minigrad.nn.module import Module
+from minigrad.nn.parameter import Parameter
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 

@@ -9,9 +9,10 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from minigrad import _array, backend
-from minigrad.module import Module
-from minigrad.parameter import Parameter
+from minigrad import backend
+from minigrad.backend import _array
+from minigrad.nn.module import Module
+from minigrad.nn.parameter import Parameter
 
 StateValue = NDArray[Any] | int | float | None
 

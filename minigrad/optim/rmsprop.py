@@ -7,10 +7,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from minigrad import _array
-from minigrad.module import Module
+from minigrad.backend import _array
+from minigrad.nn.module import Module
+from minigrad.nn.parameter import Parameter
 from minigrad.optim.optimizer import Optimizer, StateValue, _buffer, _check_number, _step_count, check_stepped_state
-from minigrad.parameter import Parameter
 
 
 class RMSprop(Optimizer):

@@ -7,10 +7,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from minigrad import _array, backend
-from minigrad.module import Module
+from minigrad import backend
+from minigrad.backend import _array
+from minigrad.nn.module import Module
+from minigrad.nn.parameter import Parameter
 from minigrad.optim.optimizer import Optimizer, _check_number
-from minigrad.parameter import Parameter
 
 
 class SGD(Optimizer):

@@ -8,11 +8,11 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from minigrad import _array
-from minigrad.module import Module
+from minigrad.backend import _array
+from minigrad.nn.module import Module
+from minigrad.nn.parameter import Parameter
 from minigrad.optim.adam_eps_hat import _scratch_pair
 from minigrad.optim.optimizer import Optimizer, _check_number
-from minigrad.parameter import Parameter
 
 
 class VelocitySGD(Optimizer):

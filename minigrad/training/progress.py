@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from minigrad.callbacks import Callback, Logs
-from minigrad.history import History
-from minigrad.module import Module
+from minigrad.nn.module import Module
+from minigrad.training.callbacks import Callback, Logs
+from minigrad.training.history import History
 
 #: Keys of ``logs`` that the display does not show as numbers.
 _HIDDEN = ("loss", "converged", "time", "lr")

@@ -31,8 +31,9 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from minigrad import _array, backend
-from minigrad.parameter import Parameter
+from minigrad import backend
+from minigrad.backend import _array
+from minigrad.nn.parameter import Parameter
 
 __all__ = [
     "calculate_gain",

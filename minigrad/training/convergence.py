@@ -8,10 +8,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from minigrad.callbacks import Callback, Logs
-from minigrad.history import History
-from minigrad.module import Module
+from minigrad.nn.module import Module
 from minigrad.optim.optimizer import Optimizer, _check_number
+from minigrad.training.callbacks import Callback, Logs
+from minigrad.training.history import History
 
 
 class NoImprovementStopping(Callback):

@@ -22,14 +22,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from minigrad import _array, backend, blockwise, dask_blocks
-from minigrad.errors import DivergenceError
-from minigrad.linear import Linear
-from minigrad.losses import Loss, MSELoss
-from minigrad.module import Module
+from minigrad import backend
+from minigrad.backend import _array
+from minigrad.nn import blockwise, dask_blocks
+from minigrad.nn.linear import Linear
+from minigrad.nn.losses import Loss, MSELoss
+from minigrad.nn.module import Module
+from minigrad.nn.parameter import Parameter
 from minigrad.optim.clip_grad import clip_grad_norm_
 from minigrad.optim.optimizer import Optimizer
-from minigrad.parameter import Parameter
+from minigrad.training.errors import DivergenceError
 
 #: An X at least this large (bytes) is streamed in row blocks by the fused
 #: step, so that each block is read from memory once for the prediction and
@@ -183,7 +185,7 @@ class LinearMSEStep:
 
         With :attr:`check_x` set, the pass also checks X for NaN and inf, at no
         extra read: each block is summed anyway (to bring it into the cache),
-        and a finite sum clears the block (see :func:`minigrad._array.check_finite`).
+        and a finite sum clears the block (see :func:`minigrad.backend._array.check_finite`).
         A bad value raises the ValueError that ``check_finite(X, check_x)``
         would, naming the first bad row, before any gradient is written.
         """
@@ -447,7 +449,7 @@ class Trainer:
         #: The same for the epoch losses of mini-batch training (see :func:`minibatch_epoch`).
         self.epoch_loss_limit = -math.inf
         #: X's name while the next block-wise step must also check every block for NaN/inf (see
-        #: :func:`minigrad.blockwise.step`); None once a pass has checked them, or when nobody asked.
+        #: :func:`minigrad.nn.blockwise.step`); None once a pass has checked them, or when nobody asked.
         self.check_blocks: str | None = None
         self.fused: LinearMSEStep | None = None
         if clip_grad_norm is None and LinearMSEStep.applies(model, loss):
@@ -459,7 +461,7 @@ class Trainer:
 
         That pass sums every block of X anyway (see :meth:`LinearMSEStep._streamed_loss`),
         so the check costs no extra read; the error names X as *name*.  The
-        block-wise step (:func:`minigrad.blockwise.step`, a large X for any
+        block-wise step (:func:`minigrad.nn.blockwise.step`, a large X for any
         other model) checks each block while it is in cache, before its use.
         """
         fused = self.fused
@@ -799,8 +801,8 @@ def minibatch_epoch(
     :func:`loss_keeps_growing`), after the epoch's updates.
 
     Data that cannot be shuffled row by row cheaply (a Dask array, an
-    ``np.memmap`` of at least :data:`~minigrad.blockwise.SHUFFLE_IN_BLOCKS_MIN_BYTES`)
-    is shuffled block by block instead: see :func:`minigrad.blockwise.block_shuffled_epoch`.
+    ``np.memmap`` of at least :data:`~minigrad.nn.blockwise.SHUFFLE_IN_BLOCKS_MIN_BYTES`)
+    is shuffled block by block instead: see :func:`minigrad.nn.blockwise.block_shuffled_epoch`.
     """
     if w is None and dask_blocks.is_rows(X):  # a Dask array's blocks
         return _look_at_epoch_loss(trainer, X.minibatch_epoch(trainer, y, batch_size, rng, epoch, y_was_1d), epoch)

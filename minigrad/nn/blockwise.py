@@ -14,9 +14,9 @@ samples) and the number of prediction elements for every other loss
 (:class:`~minigrad.MSELoss` and the rest average over elements, as in PyTorch).
 
 fit takes this path for data it must not hold whole: a NumPy array (an
-``np.memmap`` say) of at least :data:`~minigrad.trainer.STREAM_MIN_BYTES`
+``np.memmap`` say) of at least :data:`~minigrad.training.trainer.STREAM_MIN_BYTES`
 that the fused Linear+MSE step does not stream itself, and Dask arrays
-(:mod:`minigrad.dask_blocks`, where each block is computed on the worker that
+(:mod:`minigrad.nn.dask_blocks`, where each block is computed on the worker that
 holds it).  On NumPy each block is converted to the model's dtype on its own,
 so a float32 model on a float64 memmap never holds an X-sized array; the
 activations of one block are the largest temporaries.
@@ -40,12 +40,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from minigrad import _array
-from minigrad.losses import Loss
-from minigrad.module import Module
+from minigrad.backend import _array
+from minigrad.nn.losses import Loss
+from minigrad.nn.module import Module
 
 if TYPE_CHECKING:
-    from minigrad.trainer import Trainer
+    from minigrad.training.trainer import Trainer
 
 #: Elements of X per row block in a block-wise step on NumPy data (8 MiB of
 #: float64): large enough for the matrix products to run at full speed, small
@@ -201,7 +201,7 @@ def step(trainer: Trainer, X: Any, y: Any, epoch: int, tol: float | None, y_was_
 
     Example:
         >>> import numpy as np, minigrad as mg
-        >>> from minigrad.trainer import Trainer
+        >>> from minigrad.training.trainer import Trainer
         >>> model = mg.Linear(3, 1, rng=0)
         >>> trainer = Trainer(model, model.parameters(), mg.MSELoss(), mg.SGD(model.parameters(), lr=0.1))
         >>> X, y = np.ones((50, 3)), np.zeros((50, 1))
@@ -267,7 +267,7 @@ def block_shuffled_epoch(
 
     Example:
         >>> import numpy as np, minigrad as mg
-        >>> from minigrad.trainer import Trainer
+        >>> from minigrad.training.trainer import Trainer
         >>> model = mg.Linear(1, 1, rng=0)
         >>> trainer = Trainer(model, model.parameters(), mg.MSELoss(), mg.SGD(model.parameters(), lr=0.01))
         >>> X = np.arange(8.0).reshape(8, 1); y = 2 * X
@@ -327,7 +327,7 @@ def memmap_epoch(
 
     Example:
         >>> import os, tempfile, numpy as np, minigrad as mg
-        >>> from minigrad.trainer import Trainer
+        >>> from minigrad.training.trainer import Trainer
         >>> X = np.memmap(os.path.join(tempfile.mkdtemp(), "X.f8"), dtype=np.float64, mode="w+", shape=(100, 2))
         >>> X[:] = 1.0
         >>> model = mg.Linear(2, 1, dtype=np.float32, rng=0)

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.module import Module
-from minigrad.sequential import Sequential
+from minigrad.nn.module import Module
+from minigrad.nn.sequential import Sequential
 
 
 def _rows(module: Module, name: str, depth: int) -> list[tuple[str, Module, bool]]:

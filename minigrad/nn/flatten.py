@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad import _array
-from minigrad.module import Module
+from minigrad.backend import _array
+from minigrad.nn.module import Module
 
 
 def _check_dim(name: str, value: Any) -> int:

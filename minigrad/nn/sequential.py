@@ -7,8 +7,8 @@ from typing import Any, overload
 
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad.module import Module
-from minigrad.parameter import Parameter
+from minigrad.nn.module import Module
+from minigrad.nn.parameter import Parameter
 
 
 class Sequential(Module):

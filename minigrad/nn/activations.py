@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad import _array, backend
-from minigrad._erf import erfc
-from minigrad.module import Module
+from minigrad import backend
+from minigrad.backend import _array
+from minigrad.nn._erf import erfc
+from minigrad.nn.module import Module
 
 
 def _as_input(module: Module, x: ArrayLike) -> NDArray[Any]:

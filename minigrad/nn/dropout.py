@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad import _array
-from minigrad.module import Module
+from minigrad.backend import _array
+from minigrad.nn.module import Module
 
 
 class Dropout(Module):

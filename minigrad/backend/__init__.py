@@ -259,7 +259,7 @@ def as_float(x: Any, xp: Any, dtype: Any, device: Any, name: str) -> Any:
     """*x* as a float array of the namespace *xp* (not NumPy) with *dtype*, or TypeError.
 
     The general path's input check, the twin of
-    :func:`minigrad._array.as_float_array` for NumPy.  An array of *xp*'s
+    :func:`minigrad.backend._array.as_float_array` for NumPy.  An array of *xp*'s
     library with *dtype* is returned as it is; one of another real dtype is
     cast (integers, booleans, the other float width); lists, tuples and
     numbers are converted into *xp* on *device*, through NumPy (so a list of
@@ -324,7 +324,7 @@ def check_finite(a: Any, xp: Any, name: str) -> None:
     """Raise ValueError if the array *a* of namespace *xp* holds NaN or inf, naming the first bad row.
 
     The general path's check (one boolean temporary the size of *a*); NumPy
-    data takes :func:`minigrad._array.check_finite`, which works in blocks.
+    data takes :func:`minigrad.backend._array.check_finite`, which works in blocks.
 
     Example:
         >>> import numpy as np

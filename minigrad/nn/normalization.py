@@ -8,9 +8,9 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from minigrad import _array
-from minigrad.module import Module
-from minigrad.parameter import Parameter
+from minigrad.backend import _array
+from minigrad.nn.module import Module
+from minigrad.nn.parameter import Parameter
 
 
 def _check_eps(eps: Any) -> float:

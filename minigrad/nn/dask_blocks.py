@@ -11,7 +11,7 @@ each row block ``b`` runs, on its own copy of the model::
 and returns ``(L_b, G_b)`` with a few counts.  The client adds the block
 results in block order (after a fixed tree of additions on the cluster when
 they would exceed :data:`GATHER_MAX_BYTES`), scales them as the loss's mean does
-(see :mod:`minigrad.blockwise`), and the optimizer steps on the client.  What
+(see :mod:`minigrad.nn.blockwise`), and the optimizer steps on the client.  What
 reaches the client per step is a handful of parameter-sized arrays, never a
 block of X.  The first step's blocks also report whether their X and y are
 finite, and no update is made unless every block did.
@@ -27,7 +27,7 @@ rechunked on every pass: persist ``X.rechunk({1: -1})`` yourself to pay it
 once); y is rechunked to X's row chunks.  Each block is converted to the
 model's dtype where it is used.
 
-Mini-batches go block by block: see :func:`minigrad.blockwise.block_shuffled_epoch`.
+Mini-batches go block by block: see :func:`minigrad.nn.blockwise.block_shuffled_epoch`.
 Validation losses and metrics gather predictions and targets (``N × outputs``
 numbers), never X.
 
@@ -44,12 +44,14 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad import _array, backend, blockwise
-from minigrad.losses import Loss
-from minigrad.module import Module
+from minigrad import backend
+from minigrad.backend import _array
+from minigrad.nn import blockwise
+from minigrad.nn.losses import Loss
+from minigrad.nn.module import Module
 
 if TYPE_CHECKING:
-    from minigrad.trainer import Trainer
+    from minigrad.training.trainer import Trainer
 
 #: The most bytes of block results (gradient sums) a step brings to the client
 #: at once.  Below it the client receives every block's result and adds them
@@ -124,7 +126,7 @@ def check_data(
     names: tuple[str, str] = ("X", "y"),
     finite: bool = True,
 ) -> tuple[Any, Any]:
-    """:func:`minigrad.fit.check_data` for Dask data: return ``(X, y)`` as :class:`DaskRows`, X never computed.
+    """:func:`minigrad.training.fit.check_data` for Dask data: return ``(X, y)`` as :class:`DaskRows`, X never computed.
 
     The checks are those of NumPy data, made on shapes and dtypes: X 2-D and
     not empty, y of shape ``(N,)`` or ``(N, outputs)`` (``(N,)`` class indices
@@ -341,7 +343,7 @@ class DaskRows:
     ) -> float:
         """One mini-batch epoch, a row block at a time on the client.
 
-        See :func:`minigrad.blockwise.block_shuffled_epoch`.
+        See :func:`minigrad.nn.blockwise.block_shuffled_epoch`.
         """
         xs, ys = self.blocks(), y.blocks()
         dtype = self.dtype

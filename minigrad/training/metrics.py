@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad import _array, backend
+from minigrad import backend
+from minigrad.backend import _array
 
 
 def accuracy(pred: ArrayLike, target: ArrayLike, *, threshold: float = 0.5) -> float:

@@ -13,20 +13,22 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad import _array, backend, dask_blocks
-from minigrad import metrics as _metrics
-from minigrad import trainer as _trainer
-from minigrad.callbacks import Callback, EpochEndFn, as_callbacks, check_callable_as, monitor_mode
-from minigrad.errors import DivergenceError
-from minigrad.history import History
-from minigrad.losses import BCEWithLogitsLoss, Loss, check_sample_weight, class_indices
-from minigrad.module import Module
-from minigrad.normalization import BatchNorm1d
+from minigrad import backend
+from minigrad.backend import _array
+from minigrad.nn import dask_blocks
+from minigrad.nn.losses import BCEWithLogitsLoss, Loss, check_sample_weight, class_indices
+from minigrad.nn.module import Module
+from minigrad.nn.normalization import BatchNorm1d
+from minigrad.nn.parameter import Parameter
 from minigrad.optim.lr_scheduler import ReduceLROnPlateau
 from minigrad.optim.optimizer import Optimizer
-from minigrad.parameter import Parameter
-from minigrad.progress import Progress
-from minigrad.trainer import Trainer, check_one_library, minibatch_epoch
+from minigrad.training import metrics as _metrics
+from minigrad.training import trainer as _trainer
+from minigrad.training.callbacks import Callback, EpochEndFn, as_callbacks, check_callable_as, monitor_mode
+from minigrad.training.errors import DivergenceError
+from minigrad.training.history import History
+from minigrad.training.progress import Progress
+from minigrad.training.trainer import Trainer, check_one_library, minibatch_epoch
 
 #: Rows per forward pass when fit evaluates validation data and metrics:
 #: the activations of one block stay small however large the data set is.
@@ -67,10 +69,10 @@ def check_data(
     Returns ``(X, y)`` as arrays of the model's library (``model.xp``),
     device and dtype; arrays that already have it are used without a copy
     (and never written to); lists are converted into the model's library.
-    A float NumPy X of at least :data:`~minigrad.trainer.STREAM_MIN_BYTES`
+    A float NumPy X of at least :data:`~minigrad.training.trainer.STREAM_MIN_BYTES`
     (an ``np.memmap``, say) keeps its own dtype: the training step converts
     it one block at a time, so no X-sized copy is ever made.  Dask arrays are
-    checked by :func:`minigrad.dask_blocks.check_data` (lazily, without
+    checked by :func:`minigrad.nn.dask_blocks.check_data` (lazily, without
     computing X).  ``y`` may be
     1-D for a single-output model; it is then viewed as ``(N, 1)``.  With
     ``class_targets`` (a loss such as CrossEntropyLoss) ``y`` must be the
@@ -208,7 +210,7 @@ def fit(
             float NumPy array, an ``np.memmap`` say, one block at a time).
             X and y may be Dask arrays (a model on NumPy): each step then runs
             block by block on the cluster and X is never gathered (see
-            :mod:`minigrad.dask_blocks`).
+            :mod:`minigrad.nn.dask_blocks`).
         y: targets, shape ``(N, outputs)``, or ``(N,)`` for a single-output
             model; for a loss with class targets (CrossEntropyLoss) the class
             indices, shape ``(N,)``.
@@ -229,7 +231,7 @@ def fit(
         callbacks: :class:`Callback` objects (such as
             :class:`~minigrad.EarlyStopping`) or functions ``f(epoch, logs)``,
             called after every epoch; one returning True stops training.
-        verbose: 0 (or False) shows nothing; 1 (or True) shows a :class:`~minigrad.progress.Progress`
+        verbose: 0 (or False) shows nothing; 1 (or True) shows a :class:`~minigrad.training.progress.Progress`
             display on ``sys.stdout`` (in place on a terminal, one line per
             epoch otherwise).
         validation_data: ``(X_val, y_val)``, checked like ``(X, y)`` before any
@@ -252,7 +254,7 @@ def fit(
             ``"val_accuracy"`` or ``"val_r2"`` (needs ``metrics=[...]``).
             None: ``"val_loss"`` when there is validation data, else
             ``"loss"``.  The scheduler's ``mode`` must agree with the log
-            (:func:`~minigrad.callbacks.monitor_mode`): ``mode="min"`` for a
+            (:func:`~minigrad.training.callbacks.monitor_mode`): ``mode="min"`` for a
             loss, ``mode="max"`` for an accuracy or R²; a metric function's
             log takes either.  Only for a ReduceLROnPlateau.
         sample_weight: one weight per row of X, shape ``(N,)``, finite, ≥ 0
@@ -307,7 +309,7 @@ def fit(
             training loss exceeds ``1e10`` times the first epoch's loss after
             rising in each of the last 20 epochs (a learning rate too large
             for the data, caught long before the numbers overflow; see
-            :func:`minigrad.trainer.loss_keeps_growing`).  Training stops
+            :func:`minigrad.training.trainer.loss_keeps_growing`).  Training stops
             where the rule fires, as for ``tol``: in full batch before that
             epoch's update, with mini-batches after the epoch; the parameters
             are those of the last step made.
@@ -894,7 +896,7 @@ def _plateau_monitor(scheduler: Scheduler | None, monitor: str | None, keys: set
 
     *keys* are the keys the logs will hold.  The monitor must be a loss or a
     metric among them, and the scheduler's mode must be the one
-    :func:`~minigrad.callbacks.monitor_mode` gives it, when it gives one.
+    :func:`~minigrad.training.callbacks.monitor_mode` gives it, when it gives one.
     """
     if monitor is not None and not isinstance(monitor, str):
         raise TypeError(f"monitor must be a key of fit's logs (a str) or None, got {type(monitor).__name__}")

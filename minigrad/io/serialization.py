@@ -56,9 +56,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from minigrad import _array, backend
-from minigrad._archive import Archive, ArchiveError
-from minigrad.module import Module, check_buffer_value, nonnegative_buffers
+from minigrad import backend
+from minigrad.backend import _array
+from minigrad.io._archive import Archive, ArchiveError
+from minigrad.nn.module import Module, check_buffer_value, nonnegative_buffers
 from minigrad.optim.optimizer import Optimizer, StateValue
 
 FORMAT = "minigrad.params"
@@ -277,7 +278,7 @@ def load(model: Module, path: PathLike, *, optimizer: Optimizer | None = None) -
             corrupt, crafted or foreign; a directory, a FIFO, a device: the
             message says so and why), a newer format version, a different
             architecture, NaN/inf values, a buffer value the model cannot take
-            (a negative count or variance: :func:`~minigrad.module.check_buffer_value`),
+            (a negative count or variance: :func:`~minigrad.nn.module.check_buffer_value`),
             or optimizer state that is missing or does not fit.
         TypeError: a buffer of the model is not a writable NumPy array.
 

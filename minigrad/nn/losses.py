@@ -8,8 +8,9 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad import _array, backend
-from minigrad.activations import sigmoid
+from minigrad import backend
+from minigrad.backend import _array
+from minigrad.nn.activations import sigmoid
 
 Reduction = Literal["mean", "sum"]
 

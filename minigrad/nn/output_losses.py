@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad.activations import sigmoid
-from minigrad.losses import Loss, Reduction, check_sample_weight
+from minigrad.nn.activations import sigmoid
+from minigrad.nn.losses import Loss, Reduction, check_sample_weight
 
 
 class OutputLoss(Loss):
@@ -165,7 +165,7 @@ class SigmoidLogLoss(OutputLoss):
     """
 
     def output(self, z: NDArray[Any]) -> NDArray[Any]:
-        """The logistic function, :func:`minigrad.activations.sigmoid`."""
+        """The logistic function, :func:`minigrad.nn.activations.sigmoid`."""
         return sigmoid(z)
 
     def _value(self, p: NDArray[Any], t: NDArray[Any]) -> float:

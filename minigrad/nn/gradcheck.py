@@ -51,8 +51,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad import _array, backend
-from minigrad.module import Module
+from minigrad import backend
+from minigrad.backend import _array
+from minigrad.nn.module import Module
 
 __all__ = ["GradcheckError", "gradcheck"]
 

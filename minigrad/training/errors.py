@@ -17,7 +17,7 @@ class DivergenceError(ArithmeticError):
 
     fit also raises it, with nothing restored, for a loss that stays finite
     but grows by many orders of magnitude (the growth rule of
-    :func:`minigrad.trainer.loss_keeps_growing`); *detail* then replaces the
+    :func:`minigrad.training.trainer.loss_keeps_growing`); *detail* then replaces the
     sentence about the non-finite value.
 
     Attributes:

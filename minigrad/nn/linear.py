@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from minigrad import _array, backend
-from minigrad.module import Module
-from minigrad.parameter import Parameter
+from minigrad import backend
+from minigrad.backend import _array
+from minigrad.nn.module import Module
+from minigrad.nn.parameter import Parameter
 
 
 class Linear(Module):

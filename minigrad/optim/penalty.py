@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad import _array
-from minigrad.losses import Loss
+from minigrad.backend import _array
+from minigrad.nn.losses import Loss
+from minigrad.nn.parameter import Parameter
 from minigrad.optim.optimizer import _check_number
-from minigrad.parameter import Parameter
 
 
 class L2Penalty(Loss):

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO, runtime_checkable
 
-from minigrad.history import History
-from minigrad.module import Module
+from minigrad.nn.module import Module
+from minigrad.training.history import History
 
 if TYPE_CHECKING:  # (minigrad.optim imports the module layer, as this does: no cycle at run time either way)
     from minigrad.optim.optimizer import Optimizer
@@ -440,7 +440,7 @@ class ModelCheckpoint(Callback):
         if improved:
             self.best, self.best_epoch = value, epoch
         if self.model is not None and (improved or not self.save_best_only):
-            from minigrad.serialization import save  # (serialization imports the optimizers)
+            from minigrad.io.serialization import save  # (serialization imports the optimizers)
 
             save(self.model, self.path, optimizer=self.optimizer if self.save_optimizer else None)
             self.saved_epochs.append(epoch)

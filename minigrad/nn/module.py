@@ -9,8 +9,9 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from minigrad import _array, backend
-from minigrad.parameter import Parameter
+from minigrad import backend
+from minigrad.backend import _array
+from minigrad.nn.parameter import Parameter
 
 
 class Module:
@@ -236,7 +237,7 @@ class Module:
             ---------------------------------------
             total parameters: 21
         """
-        from minigrad.summary import summary_lines
+        from minigrad.nn.summary import summary_lines
 
         for line in summary_lines(self, input_shape):
             print_fn(line)
@@ -256,7 +257,7 @@ class Module:
         ``batch_size=None`` is a single ``forward(x)``.  Like ``forward``, it
         overwrites what layers keep for ``backward``.  A Dask array gives a
         lazy Dask array, one block of outputs per row block (see
-        :func:`minigrad.dask_blocks.predict_lazy`); *batch_size* is then ignored.
+        :func:`minigrad.nn.dask_blocks.predict_lazy`); *batch_size* is then ignored.
 
         Args:
             x: input of shape ``(N, ...)``; converted to the module's dtype.
@@ -270,7 +271,7 @@ class Module:
             True
         """
         if type(x).__module__.startswith("dask."):  # a Dask array: a lazy Dask array of predictions
-            from minigrad.dask_blocks import predict_lazy
+            from minigrad.nn.dask_blocks import predict_lazy
 
             return predict_lazy(self, x)  # type: ignore[no-any-return]
         _array.refuse_masked(x, "x")
