@@ -14,6 +14,9 @@ here.  NumPy is used as it is (its own namespace is the standard one since
 NumPy 2); the namespaces of PyTorch and CuPy come from ``array-api-compat``
 (the extra ``minigrad[array]``), imported only when such an array appears.
 
+The lowest room of the package: it imports nothing from minigrad's other rooms.  Beside this
+module, :mod:`minigrad.backend._array` is where arrays are made from input, drawn and checked for NaN/inf.
+
 Example:
     >>> import numpy as np
     >>> library_of(np.zeros(2)), library_of([1.0, 2.0])
