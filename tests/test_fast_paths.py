@@ -554,3 +554,56 @@ def test_large_finite_values_pass_the_streamed_check(monkeypatch: pytest.MonkeyP
     assert outcomes[0][0] == outcomes[1][0]
     for name in outcomes[0][1]:
         np.testing.assert_array_equal(outcomes[0][1][name], outcomes[1][1][name])
+
+
+def _streamed_weights(touch: bool | None, monkeypatch: pytest.MonkeyPatch) -> tuple[Array, Array, list[bool]]:
+    """Weights after 6 streamed epochs with the touch forced on, off (by the times it sees), or measured."""
+    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(trainer, "STREAM_BLOCK_ELEMENTS", 5 * 4)
+    X, y = data(90, 4, 1, seed=5)
+    model = mg.Linear(4, 1, rng=0)
+    opt = mg.SGD(model.parameters(), lr=0.05)
+    t = Trainer(model, model.parameters(), mg.MSELoss(), opt)
+    assert t.fused is not None
+    used: list[bool] = []  # the way each pass took (one entry per pass, however many threads streamed it)
+    calls: set[bool] = set()
+    rows = t.fused._stream_rows
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.add(args[5] if len(args) > 5 else kwargs.get("touch", True))
+        return rows(*args, **kwargs)
+
+    t.fused._stream_rows = spy  # type: ignore[method-assign]
+    for epoch in range(1, 7):
+        if touch is not None:  # the other way timed as ten times slower
+            t.fused.touch_seconds = {touch: 1.0, not touch: 10.0}
+        calls.clear()
+        t.step(X, y, epoch, None, False)
+        assert len(calls) == 1  # every thread of a pass takes the same way
+        used.append(calls.pop())
+    assert model.bias is not None
+    return model.weight.data.copy(), model.bias.data.copy(), used
+
+
+def test_streamed_pass_gives_the_same_bits_with_and_without_the_touch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The touch only reads: whichever way the timing chooses, every number of every step is the same."""
+    w_on, b_on, used_on = _streamed_weights(True, monkeypatch)
+    w_off, b_off, used_off = _streamed_weights(False, monkeypatch)
+    assert set(used_on) == {True} and False in used_off  # both ways ran (the retry pass aside)
+    np.testing.assert_array_equal(w_on, w_off)
+    np.testing.assert_array_equal(b_on, b_off)
+
+
+def test_streamed_pass_times_both_ways_then_takes_the_faster(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, _, used = _streamed_weights(None, monkeypatch)
+    assert used[:2] == [True, False]  # the first two passes time each way once
+    monkeypatch.setattr(trainer, "TOUCH_RETRY_PASSES", 3)
+    X, y = data(90, 4, 1, seed=5)
+    step = LinearMSEStep(mg.Linear(4, 1, rng=0), mg.MSELoss())
+    step.touch_seconds = {True: 2.0, False: 1.0}
+    choices = []
+    for passes in range(1, 7):
+        step._passes = passes
+        choices.append(step._use_touch())
+    assert choices == [False, False, True, False, False, True]  # the faster, and the slower every 3rd pass
+    assert step.loss_value(X, y) > 0  # (a plain step still works after the choices)
