@@ -45,7 +45,7 @@ STREAM_MIN_BYTES = 1 << 24
 STREAM_BLOCK_ELEMENTS = 1 << 18
 
 #: A streamed pass tries the slower of touching each block first or not again every this many passes.
-TOUCH_RETRY_PASSES = 16
+TOUCH_RETRY_PASSES = 64
 
 #: The growth rule: a run whose training loss exceeds this many times the
 #: first epoch's loss, after rising in each of the last :data:`LOSS_GROWTH_EPOCHS`
@@ -87,8 +87,9 @@ class LinearMSEStep:
     kernels' own loads, on others slower (2-vCPU AMD EPYC hosts, 1e6×100
     float64: ``X.sum()`` 28 ms against ``X @ v`` 51–89 ms on one, 56 ms
     against 23 ms on another).  The first passes are timed with and without
-    it and later ones take the faster, trying the other again every
-    :data:`TOUCH_RETRY_PASSES` passes (see :meth:`_use_touch`).  The choice
+    it (a first pass that checks X for NaN/inf sums every block, and is timed
+    as a pass with the touch) and later ones take the faster, trying the
+    other again every :data:`TOUCH_RETRY_PASSES` passes (see :meth:`_use_touch`).  The choice
     changes the speed only: the touch's sum is thrown away, and every number
     of the step is the same bit for bit either way.
 
@@ -249,9 +250,8 @@ class LinearMSEStep:
         for exc in errors:  # in row order: a NaN in X is reported at its first row
             if exc is not None:
                 raise exc
-        if check is None:
-            self.touch_seconds[touch] = (time.perf_counter() - started) / X.nbytes
-            self._passes += 1
+        self.touch_seconds[touch] = (time.perf_counter() - started) / X.nbytes  # (a checking pass times the touch)
+        self._passes += 1
         self.check_x = None
         total = 0.0
         acc_w, acc_b = self._acc_w, self._acc_b
