@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
+
+from numpy.typing import NDArray
 
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
@@ -50,13 +52,7 @@ class _AdamBase(Optimizer):
         beta1, beta2 = self.betas
         for p, state in zip(self.params, self.state, strict=True):
             xp = p.xp
-            if not state:  # first step: m_0 = v_0 = 0, in the parameter's library and device
-                state["step"] = 0
-                state["exp_avg"] = xp.zeros_like(p.data)
-                state["exp_avg_sq"] = xp.zeros_like(p.data)
-            t = _step_count(state["step"]) + 1
-            m = _buffer(state["exp_avg"])
-            v = _buffer(state["exp_avg_sq"])
+            t, m, v = moments(state, p)
             g = p.grad
             if wd != 0:
                 if self._decoupled:
@@ -162,3 +158,17 @@ class AdamW(_AdamBase):
         weight_decay: float = 1e-2,
     ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay)
+
+
+def moments(state: dict[str, StateValue], p: Parameter) -> tuple[int, NDArray[Any], NDArray[Any]]:
+    """``(t, m, v)`` for the coming step of an Adam-family optimizer: its number and the moment buffers.
+
+    On the first step the state starts as ``step = 0``, ``m_0 = v_0 = 0`` (arrays of the parameter's
+    library and device), so ``t = 1``.
+    """
+    if not state:
+        xp = p.xp
+        state["step"] = 0
+        state["exp_avg"] = xp.zeros_like(p.data)
+        state["exp_avg_sq"] = xp.zeros_like(p.data)
+    return _step_count(state["step"]) + 1, _buffer(state["exp_avg"]), _buffer(state["exp_avg_sq"])

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from minigrad.backend import _array
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
-from minigrad.optim.adam import _check_betas
+from minigrad.optim.adam import _check_betas, moments
 from minigrad.optim.optimizer import Optimizer, _buffer, _check_number, _step_count
 
 #: ``(m, v, g, work, denominator, views)``: every parameter's moments, gradient and update side by side
@@ -153,13 +153,7 @@ class AdamEpsHat(Optimizer):
         beta1, beta2 = self.betas
         scratch = self._scratch
         for i, (p, state) in enumerate(zip(self.params, self.state, strict=True)):
-            if not state:  # first step: m_0 = v_0 = 0
-                state["step"] = 0
-                state["exp_avg"] = _array.zeros_like(p.data)
-                state["exp_avg_sq"] = _array.zeros_like(p.data)
-            t = _step_count(state["step"]) + 1
-            m = _buffer(state["exp_avg"])
-            v = _buffer(state["exp_avg_sq"])
+            t, m, v = moments(state, p)
             g = p.grad
             buf, denom = _scratch_pair(scratch, i, p.data)
             m *= beta1
