@@ -1,7 +1,7 @@
 """The fast paths give the numbers of the plain ones.
 
 fit trains a single Linear layer under MSELoss with a fused step
-(``minigrad.training.trainer.LinearMSEStep``): the same arithmetic as ``Linear`` +
+(``minigrad.training.fused_step.LinearMSEStep``): the same arithmetic as ``Linear`` +
 ``MSELoss`` operation for operation on small data (so the same bits), and a
 row-blocked single pass over X on large data (the same numbers to float
 rounding).  A subclass of Linear takes the general path, so comparing the two
@@ -21,9 +21,10 @@ import pytest
 
 import minigrad as mg
 from minigrad.backend import _array
-from minigrad.training import trainer
+from minigrad.training import fused_step, trainer
 from minigrad.training.fit import check_data
-from minigrad.training.trainer import LinearMSEStep, Trainer
+from minigrad.training.fused_step import LinearMSEStep
+from minigrad.training.trainer import Trainer
 
 Array = np.ndarray[Any, Any]
 
@@ -105,8 +106,8 @@ def test_streamed_fit_equals_the_general_path_to_rounding(
     monkeypatch: pytest.MonkeyPatch, dtype: Any, fout: int, bias: bool, reduction: str, rtol: float
 ) -> None:
     """Small blocks (and a last partial one) over a small X: the row-blocked pass, checked cheaply."""
-    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(trainer, "STREAM_BLOCK_ELEMENTS", 7 * 6)  # 7 rows of 6 features
+    monkeypatch.setattr(fused_step, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(fused_step, "STREAM_BLOCK_ELEMENTS", 7 * 6)  # 7 rows of 6 features
     X, y = data(100, 6, fout, dtype, seed=2)
     lr = 0.05 if reduction == "mean" else 0.05 / (100 * fout)
     kw: dict[str, Any] = {"bias": bias, "reduction": reduction, "lr": lr, "epochs": 6}
@@ -120,7 +121,7 @@ def test_streamed_fit_equals_the_general_path_to_rounding(
 
 
 def test_streamed_fit_stops_at_tol_without_touching_the_gradients(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(fused_step, "STREAM_MIN_BYTES", 0)
     X, y = data(50, 3, 1)
     model = mg.Linear(3, 1, rng=0)
     model.weight.grad[...] = 7.0
@@ -130,8 +131,8 @@ def test_streamed_fit_stops_at_tol_without_touching_the_gradients(monkeypatch: p
 
 
 def test_streamed_divergence_restores_the_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(trainer, "STREAM_BLOCK_ELEMENTS", 8)
+    monkeypatch.setattr(fused_step, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(fused_step, "STREAM_BLOCK_ELEMENTS", 8)
     X, y = data(30, 4, 1)
     model = mg.Linear(4, 1, rng=0)
     before = model.state_dict()
@@ -144,7 +145,7 @@ def test_streamed_divergence_restores_the_parameters(monkeypatch: pytest.MonkeyP
 @pytest.mark.parametrize("streamed", [False, True])
 def test_full_batch_fit_needs_no_memory_that_grows_like_X(monkeypatch: pytest.MonkeyPatch, streamed: bool) -> None:
     """Validation, loss, gradient and update together: far below 5% of X (no copy, no dX, no X-sized temporary)."""
-    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0 if streamed else 1 << 40)
+    monkeypatch.setattr(fused_step, "STREAM_MIN_BYTES", 0 if streamed else 1 << 40)
     X, y = data(20_000, 50, 1)  # 8 MB
     model = mg.Linear(50, 1, rng=0)
     opt = mg.SGD(model.parameters(), lr=0.01)
@@ -237,9 +238,9 @@ def test_in_place_helpers_update_the_array_itself() -> None:
 @pytest.mark.parametrize("parts", [1, 3])
 def test_streaming_in_several_threads_is_deterministic(monkeypatch: pytest.MonkeyPatch, parts: int) -> None:
     """Row ranges streamed side by side are summed in range order: the same bits on every run."""
-    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(trainer, "STREAM_BLOCK_ELEMENTS", 5 * 4)
-    monkeypatch.setattr(trainer, "stream_parts", lambda X: parts)
+    monkeypatch.setattr(fused_step, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(fused_step, "STREAM_BLOCK_ELEMENTS", 5 * 4)
+    monkeypatch.setattr(fused_step, "stream_parts", lambda X: parts)
     X, y = data(101, 4, 2, seed=5)
     runs = [train(mg.Linear, X, y, epochs=3)[0].state_dict() for _ in range(3)]
     slow = train(GeneralLinear, X, y, epochs=3)[0].state_dict()
@@ -251,14 +252,14 @@ def test_streaming_in_several_threads_is_deterministic(monkeypatch: pytest.Monke
 
 def test_stream_parts_uses_threads_only_on_large_data() -> None:
     small = np.empty((10, 3))
-    assert trainer.stream_parts(small) == 1
-    large = np.lib.stride_tricks.as_strided(np.empty(1), shape=(trainer.STREAM_MIN_BYTES // 4, 1), strides=(0, 0))
-    assert 1 <= trainer.stream_parts(large) <= 4
+    assert fused_step.stream_parts(small) == 1
+    large = np.lib.stride_tricks.as_strided(np.empty(1), shape=(fused_step.STREAM_MIN_BYTES // 4, 1), strides=(0, 0))
+    assert 1 <= fused_step.stream_parts(large) <= 4
 
 
 def test_streamed_fit_accepts_strided_and_fortran_ordered_data(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(trainer, "STREAM_BLOCK_ELEMENTS", 9 * 3)
+    monkeypatch.setattr(fused_step, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(fused_step, "STREAM_BLOCK_ELEMENTS", 9 * 3)
     X, y = data(120, 6, 2, seed=8)
     views = [np.asfortranarray(X[:, :3]), X[::2, ::2]]
     for Xv in views:
@@ -483,9 +484,9 @@ def test_a_streamed_X_is_checked_for_nan_and_inf_in_its_first_pass(
     monkeypatch: pytest.MonkeyPatch, parts: int, bad: float, rows: list[int]
 ) -> None:
     """The pass refuses X with check_data's own message (the first bad row, whichever thread finds it)."""
-    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(trainer, "STREAM_BLOCK_ELEMENTS", 7 * 4)
-    monkeypatch.setattr(trainer, "stream_parts", lambda X: parts)
+    monkeypatch.setattr(fused_step, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(fused_step, "STREAM_BLOCK_ELEMENTS", 7 * 4)
+    monkeypatch.setattr(fused_step, "stream_parts", lambda X: parts)
     X, y = data(100, 4, 1, seed=3)
     for r in rows:
         X[r, r % 4] = bad
@@ -509,8 +510,8 @@ def test_a_streamed_X_is_checked_for_nan_and_inf_in_its_first_pass(
 
 def test_the_first_pass_replaces_the_up_front_check_of_X(monkeypatch: pytest.MonkeyPatch) -> None:
     """A finite streamed X is read once per epoch, the check included; y is still checked first."""
-    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(trainer, "STREAM_BLOCK_ELEMENTS", 5 * 3)
+    monkeypatch.setattr(fused_step, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(fused_step, "STREAM_BLOCK_ELEMENTS", 5 * 3)
     X, y = data(60, 3, 1, seed=4)
     checked: list[str] = []
     monkeypatch.setattr(_array, "check_finite", lambda a, name, first_row=0: checked.append(name))
@@ -518,7 +519,7 @@ def test_the_first_pass_replaces_the_up_front_check_of_X(monkeypatch: pytest.Mon
     mg.fit(model, X, y, loss=mg.MSELoss(), optimizer=mg.SGD(model.parameters(), lr=0.1), epochs=2)
     assert checked == ["y"]
     monkeypatch.undo()
-    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(fused_step, "STREAM_MIN_BYTES", 0)
     y_bad = y.copy()
     y_bad[5] = np.nan
     X_bad = X.copy()
@@ -529,9 +530,9 @@ def test_the_first_pass_replaces_the_up_front_check_of_X(monkeypatch: pytest.Mon
 
 def test_large_finite_values_pass_the_streamed_check(monkeypatch: pytest.MonkeyPatch) -> None:
     """Block sums that overflow only send the block to the exact check: the same outcome as up front."""
-    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(trainer, "STREAM_BLOCK_ELEMENTS", 4 * 2)
-    monkeypatch.setattr(trainer, "stream_parts", lambda X: 2)
+    monkeypatch.setattr(fused_step, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(fused_step, "STREAM_BLOCK_ELEMENTS", 4 * 2)
+    monkeypatch.setattr(fused_step, "stream_parts", lambda X: 2)
     X = np.full((40, 2), 1.5e308)
     X[::2] *= -1.0
     y = np.zeros((40, 1))
@@ -558,8 +559,8 @@ def test_large_finite_values_pass_the_streamed_check(monkeypatch: pytest.MonkeyP
 
 def _streamed_weights(touch: bool | None, monkeypatch: pytest.MonkeyPatch) -> tuple[Array, Array, list[bool]]:
     """Weights after 6 streamed epochs with the touch forced on, off (by the times it sees), or measured."""
-    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(trainer, "STREAM_BLOCK_ELEMENTS", 5 * 4)
+    monkeypatch.setattr(fused_step, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(fused_step, "STREAM_BLOCK_ELEMENTS", 5 * 4)
     X, y = data(90, 4, 1, seed=5)
     model = mg.Linear(4, 1, rng=0)
     opt = mg.SGD(model.parameters(), lr=0.05)
@@ -597,7 +598,7 @@ def test_streamed_pass_gives_the_same_bits_with_and_without_the_touch(monkeypatc
 def test_streamed_pass_times_both_ways_then_takes_the_faster(monkeypatch: pytest.MonkeyPatch) -> None:
     _, _, used = _streamed_weights(None, monkeypatch)
     assert used[:2] == [True, False]  # the first two passes time each way once
-    monkeypatch.setattr(trainer, "TOUCH_RETRY_PASSES", 3)
+    monkeypatch.setattr(fused_step, "TOUCH_RETRY_PASSES", 3)
     X, y = data(90, 4, 1, seed=5)
     step = LinearMSEStep(mg.Linear(4, 1, rng=0), mg.MSELoss())
     step.touch_seconds = {True: 2.0, False: 1.0}

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad.training import fused_step
 from minigrad.training import trainer as trainer_module
 from minigrad.training.callbacks import load_all_or_none
 
@@ -285,8 +286,8 @@ def test_early_stopping_restore_is_all_or_nothing() -> None:
 def test_streamed_fused_step(monkeypatch: pytest.MonkeyPatch) -> None:
     """The streamed fused step (threads for X of 2 * STREAM_MIN_BYTES and more), made to run on tiny data;
     only the main thread is traced.  Its sums are blockwise, so the replay is fit's own run, recorded."""
-    monkeypatch.setattr(trainer_module, "STREAM_MIN_BYTES", 32)
-    monkeypatch.setattr(trainer_module, "STREAM_BLOCK_ELEMENTS", 4)
+    monkeypatch.setattr(fused_step, "STREAM_MIN_BYTES", 32)
+    monkeypatch.setattr(fused_step, "STREAM_BLOCK_ELEMENTS", 4)
     X, y = data(n=12)
     setup = linear_with(OPTIMIZERS["adam"])
     model, opt = setup()

@@ -1,6 +1,6 @@
 """Out-of-core NumPy: fit on a large array or np.memmap never holds an X-sized array.
 
-A float X of at least ``trainer.STREAM_MIN_BYTES`` keeps its dtype through the input checks
+A float X of at least ``fused_step.STREAM_MIN_BYTES`` keeps its dtype through the input checks
 and is converted one block at a time; models other than the fused Linear + MSELoss take the
 block-wise step of ``minigrad.nn.blockwise`` there (the same algorithm as on Dask, on NumPy
 blocks); shuffled mini-batches over a large memmap go block by block.  The sizes are made
@@ -17,7 +17,7 @@ import pytest
 
 import minigrad as mg
 from minigrad.nn import blockwise
-from minigrad.training import trainer
+from minigrad.training import fused_step
 from minigrad.training.fit import check_data
 
 N, D = 3000, 6
@@ -37,7 +37,7 @@ def mlp(outputs: int = 3, dtype: Any = np.float64) -> mg.Sequential:
 @pytest.fixture
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every X counts as large, and a block holds 700 numbers (116 rows of 6)."""
-    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(fused_step, "STREAM_MIN_BYTES", 0)
     monkeypatch.setattr(blockwise, "BLOCK_ELEMENTS", 700)
 
 
@@ -60,7 +60,7 @@ def test_block_wise_step_equals_the_whole_array_step(
     called = []
     real = blockwise.numpy_sums
     monkeypatch.setattr(blockwise, "numpy_sums", lambda *a: called.append(1) or real(*a))
-    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(fused_step, "STREAM_MIN_BYTES", 0)
     monkeypatch.setattr(blockwise, "BLOCK_ELEMENTS", 700)
     blocks = fit_losses(mlp(outputs), X, target, make_loss(), epochs=6, metrics=["r2"] if kind == "value" else ())
     assert len(called) == 6
@@ -126,7 +126,7 @@ def test_shuffled_minibatches_over_a_large_memmap_go_block_by_block(
     mm[:] = X
     mm.flush()
     monkeypatch.setattr(blockwise, "SHUFFLE_IN_BLOCKS_MIN_BYTES", 1 << 10)
-    monkeypatch.setattr(trainer, "STREAM_MIN_BYTES", 1 << 10)  # so that fit keeps the float64 memmap as it is
+    monkeypatch.setattr(fused_step, "STREAM_MIN_BYTES", 1 << 10)  # so that fit keeps the float64 memmap as it is
     monkeypatch.setattr(blockwise, "SHUFFLE_BLOCK_BYTES", 500 * D * 8)  # 6 blocks of 500 rows
     loads = []
     real = blockwise.block_shuffled_epoch

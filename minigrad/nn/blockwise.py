@@ -14,7 +14,7 @@ samples) and the number of prediction elements for every other loss
 (:class:`~minigrad.MSELoss` and the rest average over elements, as in PyTorch).
 
 fit takes this path for data it must not hold whole: a NumPy array (an
-``np.memmap`` say) of at least :data:`~minigrad.training.trainer.STREAM_MIN_BYTES`
+``np.memmap`` say) of at least :data:`~minigrad.training.fused_step.STREAM_MIN_BYTES`
 that the fused Linear+MSE step does not stream itself, and Dask arrays
 (:mod:`minigrad.nn.dask_blocks`, where each block is computed on the worker that
 holds it).  On NumPy each block is converted to the model's dtype on its own,

@@ -22,8 +22,8 @@ from minigrad.nn.normalization import BatchNorm1d
 from minigrad.nn.parameter import Parameter
 from minigrad.optim.lr_scheduler import ReduceLROnPlateau
 from minigrad.optim.optimizer import Optimizer
+from minigrad.training import fused_step
 from minigrad.training import metrics as _metrics
-from minigrad.training import trainer as _trainer
 from minigrad.training.callbacks import Callback, EpochEndFn, as_callbacks, check_callable_as, monitor_mode
 from minigrad.training.errors import DivergenceError
 from minigrad.training.history import History
@@ -69,7 +69,7 @@ def check_data(
     Returns ``(X, y)`` as arrays of the model's library (``model.xp``),
     device and dtype; arrays that already have it are used without a copy
     (and never written to); lists are converted into the model's library.
-    A float NumPy X of at least :data:`~minigrad.training.trainer.STREAM_MIN_BYTES`
+    A float NumPy X of at least :data:`~minigrad.training.fused_step.STREAM_MIN_BYTES`
     (an ``np.memmap``, say) keeps its own dtype: the training step converts
     it one block at a time, so no X-sized copy is ever made.  Dask arrays are
     checked by :func:`minigrad.nn.dask_blocks.check_data` (lazily, without
@@ -107,7 +107,7 @@ def check_data(
     if xp is not np:
         Xa = backend.as_float(X, xp, dtype, model.device, xname)
         _check_device(Xa, model, xname)
-    elif isinstance(X, np.ndarray) and X.dtype in _array.FLOAT_DTYPES and X.nbytes >= _trainer.STREAM_MIN_BYTES:
+    elif isinstance(X, np.ndarray) and X.dtype in _array.FLOAT_DTYPES and X.nbytes >= fused_step.STREAM_MIN_BYTES:
         _array.refuse_masked(X, xname)
         Xa = X  # converted block by block where it is used (each block checked for values too large)
     else:
