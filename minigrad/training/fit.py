@@ -369,11 +369,12 @@ def fit(
             if val is not None:
                 _check_before_training(model, loss, val[0], val[1], metric_fns, class_targets, ("X_val", "y_val"))
         w = _sample_weights(model, loss, Xa, ya, sample_weight, class_weight) if weighted else None
-        plateau_metric = _plateau_monitor(scheduler, monitor, _log_keys(val is not None, metric_fns))
+        log_keys = _log_keys(val is not None, metric_fns)
+        plateau_metric = _plateau_monitor(scheduler, monitor, log_keys)
         _check_batch_norm_batches(model, Xa.shape[0], batch_size)
         cbs = as_callbacks(callbacks)
         if cbs:
-            _check_monitors(cbs, _log_keys(val is not None, metric_fns))
+            _check_monitors(cbs, log_keys)
         if verbose:
             cbs.append(Progress(int(epochs)))
         run = _Run(

@@ -179,10 +179,9 @@ class Trainer:
         self.xp = xp = model.xp
         self._snapshots = (Snapshot(params, xp), Snapshot(params, xp))
         #: The snapshot :meth:`restore` puts back: the parameters before the last update begun, saved
-        #: with ``state_backup``; ``_saves`` holds its ``(copy, parameter)`` pairs.
+        #: with ``state_backup``.
         self._before = self._snapshots[0]
         self._before.take()
-        self._saves = self._before.pairs
         #: The snapshot taken right after the last update, and its epoch: in that epoch it still holds
         #: the parameters, and is the next update's ``_before`` (see the class docstring).
         self._after: Snapshot | None = None
@@ -296,7 +295,7 @@ class Trainer:
         assert fused is not None
         opt = self.optimizer
         loss_value, gradients = fused.loss_value, fused.gradients
-        saves = self._saves
+        take_before = self._before.take  # (no update of this loop changes which snapshot that is)
         opt_step, copy_state = opt.step, opt.copy_state
         isfinite, append = math.isfinite, self.losses.append
         limit = self.loss_limit
@@ -313,8 +312,7 @@ class Trainer:
                 if tol is not None and value <= tol:
                     return True
                 gradients()
-                for saved, p in saves:
-                    saved[...] = p.data
+                take_before()
                 self.state_backup = copy_state()
                 self.updating = True  # only once both backups are complete
                 opt_step()
@@ -444,7 +442,7 @@ class Trainer:
             backup[...] = pending  # the buffers as they were before this step's forward pass
         optimizer = self.optimizer
         self.state_backup = optimizer.copy_state()
-        self._before, self._saves = before, before.pairs
+        self._before = before
         self.updating = True  # only once both backups are complete
         self.forwarding = False
         optimizer.step()
@@ -465,7 +463,7 @@ class Trainer:
         """
         self.updating = True
         numpy = self.xp is np
-        for saved, p in self._saves:
+        for saved, p in self._before.pairs:
             if numpy:
                 _array.copy_into(p.data, saved)
             else:
