@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 from numpy.typing import ArrayLike, NDArray
+from recorder import Recorder
 
 import minigrad as mg
 
@@ -107,20 +108,6 @@ class Residual(mg.Module):
     def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
         grad_f = self.f.backward(grad_output, need_input_grad=need_input_grad)  # f's input is ours
         return grad_output + grad_f if need_input_grad else None
-
-
-class Recorder(mg.Module):
-    """The identity, recording each need_input_grad it is given."""
-
-    def __init__(self) -> None:
-        self.flags: list[bool] = []
-
-    def forward(self, x: ArrayLike) -> NDArray[Any]:
-        return np.asarray(x, dtype=np.float64)
-
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
-        self.flags.append(need_input_grad)
-        return grad_output if need_input_grad else None
 
 
 def test_a_composite_module_written_as_readme_documents_it_trains_and_checks() -> None:

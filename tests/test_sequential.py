@@ -9,25 +9,12 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
+from recorder import Recorder
 
 import minigrad as mg
 
 Array = NDArray[np.float64]
-
-
-class Recorder(mg.Module):
-    """Identity layer that records the need_input_grad flag it was given."""
-
-    def __init__(self) -> None:
-        self.flags: list[bool] = []
-
-    def forward(self, x: ArrayLike) -> NDArray[Any]:
-        return np.asarray(x, dtype=np.float64)
-
-    def backward(self, grad_output: NDArray[Any], *, need_input_grad: bool = False) -> NDArray[Any] | None:
-        self.flags.append(need_input_grad)
-        return grad_output if need_input_grad else None
 
 
 def mlp(sizes: list[int], seed: int) -> mg.Sequential:
